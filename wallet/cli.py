@@ -1,0 +1,53 @@
+"""`flask wallet ...` commands."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+wallet_cli = AppGroup("wallet", help="BrandPay wallet portal commands.")
+
+
+@wallet_cli.command("create-admin")
+@click.argument("email")
+@click.password_option()
+def create_admin(email: str, password: str) -> None:
+    """Create an admin account."""
+    from wallet.services import members
+
+    member = members.register(email, password, role="admin")
+    click.echo(f"admin {member.email} created")
+
+
+@wallet_cli.command("seed-demo")
+def seed_demo() -> None:
+    """Create the demo member and admin if they do not exist yet (idempotent)."""
+    from wallet.services import demo
+
+    for line in demo.seed():
+        click.echo(line)
+
+
+audit_cli = AppGroup("audit", help="The tamper-evident audit log.")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain; exit 1 and name each broken entry if it was tampered with."""
+    from wallet.services import audit
+
+    problems = audit.verify()
+    if problems:
+        for problem in problems:
+            click.echo(f"entry {problem.seq}: {problem.problem}", err=True)
+        raise SystemExit(1)
+    click.echo(f"audit log intact ({audit.count()} entries)")
+
+
+wallet_cli.add_command(audit_cli)
+
+
+def init_app(app: Flask) -> None:
+    """Attach the command group."""
+    app.cli.add_command(wallet_cli)

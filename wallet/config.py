@@ -1,0 +1,122 @@
+"""Configuration classes; deployment values come from WALLET_* env or instance/config.py."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+# contract §9: Toss's public documentation test keys. The sandbox accepts them out of the
+# box, so the development config can run offline without anybody's real keys.
+DOC_TEST_CLIENT_KEY = "test_ck_D5GePWvyJnrK0W0k6q8gLzN97Eoq"
+DOC_TEST_SECRET_KEY = "test_sk_zXLkKEypNArWmo50nX3lmeaxYG5R"  # noqa: S105 - public doc key
+
+REAL_TOSS_API_BASE = "https://api.tosspayments.com"
+REAL_TOSS_SDK_URL = "https://js.tosspayments.com/v1/brandpay"
+SANDBOX_API_BASE = "http://127.0.0.1:5001"
+
+# Settings that a production deployment must provide; there is no safe default.
+REQUIRED_IN_PRODUCTION = (
+    "SECRET_KEY",
+    "VAULT_KEYS",
+    "TOSS_CLIENT_KEY",
+    "TOSS_SECRET_KEY",
+)
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or malformed."""
+
+
+class Config:
+    """Base settings shared by every environment."""
+
+    ENV_NAME = "production"
+    SECRET_KEY: str | None = None
+    DATABASE_URL: str | None = None  # None → SQLite file under instance/
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+    VAULT_KEYS: str | None = (
+        None  # "kid:base64key,..." primary first (wallet/crypto.py)
+    )
+
+    TOSS_API_BASE = REAL_TOSS_API_BASE
+    TOSS_SDK_URL: str | None = None  # derived from TOSS_API_BASE when unset
+    TOSS_CLIENT_KEY: str | None = None
+    TOSS_SECRET_KEY: str | None = None
+    TOSS_TIMEOUT = (3.05, 10.0)  # connect, read (seconds)
+
+    # Public base URL of the portal, used for the BrandPay redirect, success and fail
+    # URLs handed to the SDK. None → derived from the request (development only).
+    PUBLIC_URL: str | None = None
+
+    LINK_ATTEMPT_TTL = 600  # seconds a pending BrandPay link attempt stays valid
+    ORDER_TTL = 30 * 60  # contract §4: the checkout window lives 30 minutes
+
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_LOGIN = "10 per minute"
+
+    LOGIN_LOCKOUT_THRESHOLD = 5  # failed logins before a growing lockout
+    LOGIN_LOCKOUT_BASE_SECONDS = 30
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    REMEMBER_COOKIE_HTTPONLY = True
+    PERMANENT_SESSION_LIFETIME = 60 * 60 * 8
+    WTF_CSRF_TIME_LIMIT = 60 * 60 * 8
+
+    BABEL_DEFAULT_LOCALE = "ko"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Seoul"
+    LANGUAGES = ("ko", "en")
+
+    SEED_DEMO = False
+    HSTS = True
+
+
+class DevConfig(Config):
+    """`make run`: SQLite + the sandbox, doc test keys, secrets generated into instance/."""
+
+    ENV_NAME = "development"
+    TOSS_API_BASE = os.environ.get("WALLET_TOSS_API_BASE", SANDBOX_API_BASE)
+    TOSS_CLIENT_KEY = DOC_TEST_CLIENT_KEY
+    TOSS_SECRET_KEY = DOC_TEST_SECRET_KEY
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+    HSTS = False
+
+
+class TestConfig(DevConfig):
+    """pytest: CSRF stays on; the fixtures supply the database URL and vault keys."""
+
+    ENV_NAME = "test"
+    TESTING = True
+    SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
+    TOSS_API_BASE = SANDBOX_API_BASE
+    TOSS_TIMEOUT = (2.0, 3.0)
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"
+    PUBLIC_URL = None
+
+
+def check_production(config: dict[str, Any]) -> None:
+    """Refuse to start a production app that lacks a secret; name what is missing."""
+    missing = [name for name in REQUIRED_IN_PRODUCTION if not config.get(name)]
+    if missing:
+        names = ", ".join(f"WALLET_{name}" for name in missing)
+        raise ConfigError(
+            f"Refusing to start in production: set {names} (environment or "
+            "instance/config.py). See README.md › Configuration."
+        )
+
+
+def sdk_url(config: dict[str, Any]) -> str:
+    """Where pages load the BrandPay SDK: the real one, or the sandbox's shim."""
+    if config.get("TOSS_SDK_URL"):
+        return str(config["TOSS_SDK_URL"])
+    base = str(config["TOSS_API_BASE"]).rstrip("/")
+    if base == REAL_TOSS_API_BASE:
+        return REAL_TOSS_SDK_URL
+    return f"{base}/v1/brandpay"  # the sandbox serves the shim at the SDK's path

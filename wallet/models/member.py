@@ -1,0 +1,60 @@
+"""Members: portal accounts, each mapped to one opaque BrandPay customerKey."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from wallet.extensions import db
+from wallet.models._types import UTCDateTime, utcnow
+
+# contract §10: the SDK's own rule for customerKey.
+CUSTOMER_KEY_RE = re.compile(r"^[A-Za-z0-9\-_=.@]{2,50}$")
+ROLES = ("member", "admin")
+
+
+def new_customer_key() -> str:
+    """A fresh opaque customerKey: 192 random bits, never derived from id or email."""
+    # token_urlsafe uses [A-Za-z0-9_-] only, inside the contract's alphabet.
+    return "cus_" + secrets.token_urlsafe(24)
+
+
+class Member(UserMixin, db.Model):  # type: ignore[name-defined,misc]
+    """A portal account."""
+
+    __tablename__ = "members"
+    __table_args__ = (CheckConstraint("role IN ('member', 'admin')", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    customer_key: Mapped[str] = mapped_column(
+        String(50), unique=True, default=new_customer_key
+    )
+    role: Mapped[str] = mapped_column(String(16), default="member")
+    locale: Mapped[str | None] = mapped_column(String(8))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Member {self.id} {self.role}>"
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether the member may use the admin console."""
+        return self.role == "admin"
+
+    def set_password(self, password: str) -> None:
+        """Hash with scrypt (werkzeug's default KDF)."""
+        self.password_hash = generate_password_hash(password, method="scrypt")
+
+    def check_password(self, password: str) -> bool:
+        """Constant-time comparison against the stored hash."""
+        return check_password_hash(self.password_hash, password)

@@ -1,0 +1,80 @@
+"""Security plumbing: headers, safe redirects, admin guard, login manager hooks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, abort, current_app, request
+from flask_login import current_user
+
+from wallet.extensions import db, login_manager
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only same-site relative paths are followed after login (no open redirects)."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+    ):
+        return default
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return default
+    return target
+
+
+def admin_required(view: F) -> F:
+    """Admins only: anonymous → login, members → 403."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _set_headers(response: Response) -> Response:
+    """Strict defaults; pages carry no inline script or style (CSP below)."""
+    h = response.headers
+    h.setdefault("X-Content-Type-Options", "nosniff")
+    h.setdefault("Referrer-Policy", "same-origin")
+    h.setdefault("X-Frame-Options", "DENY")
+    if "Content-Security-Policy" not in h and response.mimetype == "text/html":
+        sdk_origin = current_app.config.get("SDK_ORIGIN", "")
+        h["Content-Security-Policy"] = (
+            "default-src 'self'; "
+            f"script-src 'self' {sdk_origin}; "
+            "style-src 'self'; img-src 'self' data:; "
+            f"connect-src 'self' {sdk_origin}; "
+            f"form-action 'self' {sdk_origin}; "
+            "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+        )
+    if current_app.config.get("HSTS") and request.is_secure:
+        h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if request.endpoint and not request.endpoint.startswith("static"):
+        h.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Wire the user loader and the response headers."""
+    from wallet.models import Member
+
+    @login_manager.user_loader
+    def _load(member_id: str) -> Member | None:
+        return db.session.get(Member, int(member_id)) if member_id.isdigit() else None
+
+    app.after_request(_set_headers)

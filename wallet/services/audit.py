@@ -1,0 +1,114 @@
+"""The tamper-evident audit log: append, and verify the hash chain."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from wallet.extensions import db
+from wallet.models._types import utcnow
+from wallet.models.audit import GENESIS_HASH, AuditEvent
+
+log = logging.getLogger(__name__)
+_ATTEMPTS = 8
+
+
+def record(actor: str, action: str, subject: str = "", **details: Any) -> AuditEvent:
+    """Append one event in its own short transaction, after the caller's commit.
+
+    The entry is written through a separate session so that a refused request (which
+    rolls back its own work) still leaves its audit trail, and so the caller's business
+    transaction never fails because of the log. `seq` is unique: two writers racing for
+    the same position make one retry, so the chain cannot fork.
+    """
+    payload = json.dumps(details, sort_keys=True, default=str, ensure_ascii=False)
+    for _ in range(_ATTEMPTS):
+        with Session(db.engine, expire_on_commit=False) as session:
+            try:
+                if (
+                    session.bind is not None
+                    and session.bind.dialect.name == "postgresql"
+                ):
+                    # Serialise appenders on PostgreSQL instead of retrying on conflicts.
+                    session.execute(text("SELECT pg_advisory_xact_lock(7300451)"))
+                last = session.execute(
+                    select(AuditEvent.seq, AuditEvent.hash)
+                    .order_by(AuditEvent.seq.desc())
+                    .limit(1)
+                ).first()
+                event = AuditEvent(
+                    seq=(last.seq + 1) if last else 1,
+                    created_at=utcnow(),
+                    actor=actor[:120],
+                    action=action,
+                    subject=subject[:120],
+                    details=payload,
+                    prev_hash=last.hash if last else GENESIS_HASH,
+                )
+                event.hash = event.compute_hash()
+                session.add(event)
+                session.commit()
+                return event
+            except IntegrityError:
+                session.rollback()  # somebody took this seq; read the new tail and retry
+    raise RuntimeError("could not append to the audit log")  # pragma: no cover
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    """One place where the chain does not hold."""
+
+    seq: int
+    problem: str
+
+
+def verify(batch: int = 1000) -> list[ChainProblem]:
+    """Walk the chain in order and name every entry that was edited, removed or moved."""
+    problems: list[ChainProblem] = []
+    expected_prev, expected_seq = GENESIS_HASH, 1
+    for event in _iter_events(batch):
+        if event.seq != expected_seq:
+            problems.append(
+                ChainProblem(
+                    event.seq, f"entries {expected_seq}..{event.seq - 1} missing"
+                )
+            )
+        if event.prev_hash != expected_prev:
+            problems.append(
+                ChainProblem(
+                    event.seq,
+                    "does not follow the previous entry (deleted or reordered)",
+                )
+            )
+        if event.compute_hash() != event.hash:
+            problems.append(ChainProblem(event.seq, "content was edited"))
+        expected_prev, expected_seq = event.hash, event.seq + 1
+    return problems
+
+
+def _iter_events(batch: int) -> Iterator[AuditEvent]:
+    last_seq = 0
+    while True:
+        rows = db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.seq > last_seq)
+            .order_by(AuditEvent.seq)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last_seq = rows[-1].seq
+        db.session.expunge_all()  # constant memory over a long log
+
+
+def count() -> int:
+    """How many entries the log holds."""
+    return int(db.session.scalar(select(func.count(AuditEvent.id))) or 0)

@@ -1,0 +1,7 @@
+"""Blueprints, thin: parse input, call one service, render/redirect/JSON."""
+
+from __future__ import annotations
+
+from wallet.views import auth, portal
+
+BLUEPRINTS = (auth.bp, portal.bp)
