@@ -29,9 +29,13 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(krw, "krw")
     app.add_template_filter(local_dt, "dt")
 
+    def has_endpoint(name: str) -> bool:
+        return name in app.view_functions
+
     @app.context_processor
     def _globals() -> dict[str, Any]:
         return {
+            "has_endpoint": has_endpoint,
             "current_locale": str(get_locale() or "ko"),
             "languages": current_app.config["LANGUAGES"],
             "sdk_url": current_app.config["SDK_URL"],

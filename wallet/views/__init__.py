@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from wallet.views import auth, portal
+from wallet.views import admin, auth, portal
 
-BLUEPRINTS = (auth.bp, portal.bp)
+BLUEPRINTS = (auth.bp, portal.bp, admin.bp)
