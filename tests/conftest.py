@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -109,6 +110,25 @@ def database_url(database_template: str, tmp_path: Path) -> Iterator[str]:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[Any]:
+    """One Toss sandbox for the session, served over real HTTP on 127.0.0.1."""
+    from wallet.sandbox.testing import SandboxServer
+
+    server = SandboxServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_server: Any) -> Iterator[Any]:
+    """The sandbox with no faults left over from another test."""
+    sandbox_server.clear_faults()
+    yield sandbox_server
+    sandbox_server.clear_faults()
+
+
 @pytest.fixture
 def app_overrides() -> dict[str, Any]:
     """Per-test config overrides (override this fixture in a module)."""
@@ -116,13 +136,32 @@ def app_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-def app(database_url: str, app_overrides: dict[str, Any]) -> Iterator[Flask]:
-    """The portal app on a fresh database."""
-    application = make_app(database_url, **app_overrides)
+def app(
+    database_url: str, app_overrides: dict[str, Any], sandbox_server: Any
+) -> Iterator[Flask]:
+    """The portal app on a fresh database, its Toss client pointed at the sandbox."""
+    settings = {"TOSS_API_BASE": sandbox_server.base_url}
+    settings.update(app_overrides)
+    application = make_app(database_url, **settings)
     yield application
     with application.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def live_portal(app: Flask) -> Iterator[str]:
+    """The portal app served over real HTTP on a free loopback port; yields its URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    app.config["PUBLIC_URL"] = url
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield url
+    server.shutdown()
+    thread.join(timeout=5)
 
 
 @pytest.fixture
