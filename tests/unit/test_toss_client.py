@@ -559,7 +559,9 @@ def test_confirm_returns_typed_payment(make: Callable[..., Harness]) -> None:
 
 def test_cancel_returns_payment_with_cancels(make: Callable[..., Harness]) -> None:
     h = make((200, CANCELED))
-    p = h.client.cancel_payment("pk_1", "refund", amount=5000, idempotency_key=IDEM)
+    p = h.client.cancel_payment(
+        PAYMENT_KEY, "refund", amount=5000, idempotency_key=IDEM
+    )
     [cancel] = p.cancels
     assert (cancel.cancel_amount, cancel.cancel_status) == (5000, "DONE")
     assert cancel.canceled_at is not None
@@ -806,7 +808,9 @@ def test_connection_error_on_post_retried_with_same_key(
     make: Callable[..., Harness],
 ) -> None:
     h = make(requests.ConnectionError("refused"), (200, PAYMENT))
-    h.client.confirm_payment("pk", "order_01", 100, CUSTOMER, idempotency_key=IDEM)
+    h.client.confirm_payment(
+        PAYMENT_KEY, "order_0001", 15000, CUSTOMER, idempotency_key=IDEM
+    )
     assert [s.headers["Idempotency-Key"] for s in h.transport.sent] == [IDEM, IDEM]
 
 
@@ -902,3 +906,22 @@ def test_payment_full_cancel_detected_by_balance() -> None:
     p = Payment.from_json({**CANCELED, "balanceAmount": 0})
     assert p.is_fully_canceled
     assert p.canceled_amount == 15000
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.confirm_payment(
+            PAYMENT_KEY, "order_0002", 15000, CUSTOMER, idempotency_key=IDEM
+        ),
+        lambda c: c.cancel_payment("pk_other", "refund", idempotency_key=IDEM),
+    ],
+)
+def test_replayed_answer_for_another_payment_not_trusted(
+    make: Callable[..., Harness], call: Callable[[TossClient], Any]
+) -> None:
+    # contract §10: a reused Idempotency-Key returns the first request's response.
+    h = make((200, PAYMENT))
+    with pytest.raises(TossUnavailableError) as info:
+        call(h.client)
+    assert info.value.outcome_unknown

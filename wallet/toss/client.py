@@ -388,7 +388,10 @@ class TossClient:
             idempotency_key=idempotency_key,
             test_code=test_code,
         )
-        return self._parse("confirm_payment", "POST", Payment.from_json, data)
+        payment = self._parse("confirm_payment", "POST", Payment.from_json, data)
+        return self._check_same(
+            "confirm_payment", payment, payment_key=payment_key, order_id=order_id
+        )
 
     def get_payment(self, payment_key: str, *, test_code: str | None = None) -> Payment:
         """Look a payment up by paymentKey (use it to reconcile unknown outcomes)."""
@@ -438,7 +441,8 @@ class TossClient:
             idempotency_key=idempotency_key,
             test_code=test_code,
         )
-        return self._parse("cancel_payment", "POST", Payment.from_json, data)
+        payment = self._parse("cancel_payment", "POST", Payment.from_json, data)
+        return self._check_same("cancel_payment", payment, payment_key=payment_key)
 
     # -- membership (contract §5) -------------------------------------------------
 
@@ -475,6 +479,24 @@ class TossClient:
         ):
             raise ValueError("access_token must be a non-empty printable string")
         return f"Bearer {access_token}"
+
+    @staticmethod
+    def _check_same(
+        operation: str,
+        payment: Payment,
+        *,
+        payment_key: str,
+        order_id: str | None = None,
+    ) -> Payment:
+        # contract §4/§10: a reused Idempotency-Key replays the FIRST request's answer,
+        # even for another payment. Never report that as this payment's outcome.
+        if payment.payment_key != payment_key or (
+            order_id is not None and payment.order_id != order_id
+        ):
+            raise TossUnavailableError(
+                operation, "answer is for another payment (key reused?)", method="POST"
+            )
+        return payment
 
     @staticmethod
     def _parse(
@@ -530,12 +552,14 @@ class TossClient:
                     json=body,
                     headers=headers,
                     timeout=self._timeout,
-                    allow_redirects=False,  # never forward the Authorization header
+                    allow_redirects=False,  # a redirect is misconfiguration, see below
                 )
             except requests.exceptions.SSLError as exc:
                 raise self._unavailable(operation, method, exc) from exc
             except requests.ConnectionError as exc:
-                # Includes ConnectTimeout; a ReadTimeout is not a ConnectionError.
+                # Includes ConnectTimeout (a ReadTimeout is not a ConnectionError).
+                # Mostly the request never left; if it did, a POST's replay under the
+                # same Idempotency-Key gets the first answer or a 409, never a 2nd act.
                 if connect_left > 0:
                     wait = _CONNECT_BACKOFF[_CONNECT_RETRIES - connect_left]
                     connect_left -= 1
