@@ -1,0 +1,76 @@
+"""Browser journeys: Playwright driving Debian's chromium against the live portal + sandbox."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = os.environ.get("WALLET_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
+
+# Flags for a root, offline machine: no sandboxing (root), and nothing that phones home.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless chromium for the session."""
+    if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
+        pytest.skip("chromium is not installed (make test / .ci/run install it with apt-get)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh browser context and page per test; a screenshot is kept if the test fails."""
+    context = browser.new_context(locale="en-US", viewport={"width": 1100, "height": 900})
+    context.set_default_timeout(15_000)
+    pg = context.new_page()
+    yield pg
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}-FAILED.png"), full_page=True)
+    context.close()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Expose each phase's report on the item so fixtures can see failures."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+@pytest.fixture
+def shot(page: Any, request: pytest.FixtureRequest) -> Any:
+    """Save a numbered, named screenshot of the current page as a test artifact."""
+    counter = {"n": 0}
+
+    def _shot(name: str) -> Path:
+        counter["n"] += 1
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{request.node.name}-{counter['n']:02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return _shot
