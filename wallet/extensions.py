@@ -61,8 +61,8 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
+    limiter.init_app(app)  # before CSRF, so requests that fail CSRF still count
     csrf.init_app(app)
-    limiter.init_app(app)
     babel.init_app(
         app,
         locale_selector=select_locale,

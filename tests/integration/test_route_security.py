@@ -1,0 +1,110 @@
+"""Every route of the app, enumerated from url_map: state changes need CSRF, an API key
+or a signature; admin routes refuse members. New routes are covered automatically."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.conftest import csrf_token
+
+STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+# Toss's BrandPay webhooks are unsigned (contract §7): the handler re-fetches the truth
+# from Toss before acting, so a forged call cannot change state. Listed here on purpose.
+SIGNATURELESS_BY_CONTRACT = {"webhooks.toss"}
+
+
+def _url(app: Flask, rule: Any) -> str:
+    values = {arg: "zz_placeholder_1" for arg in rule.arguments}
+    for arg, conv in rule._converters.items():  # int converters need digits
+        if type(conv).__name__ == "IntegerConverter":
+            values[arg] = 999999
+    with app.test_request_context():
+        return app.url_map.bind("localhost").build(
+            rule.endpoint, values, method=sorted(rule.methods - {"HEAD", "OPTIONS"})[0]
+        )
+
+
+def _rules(app: Flask, *, methods: set[str]) -> list[Any]:
+    return [
+        r
+        for r in app.url_map.iter_rules()
+        if r.endpoint != "static" and r.methods & methods
+    ]
+
+
+def test_route_every_state_changing_route_is_protected(
+    app: Flask,
+    client: FlaskClient,
+    make_member: Callable[..., Any],
+    login: Callable[..., Any],
+) -> None:
+    make_member("root@example.com", "admin-password-1", role="admin")
+    login("root@example.com", "admin-password-1")
+    unprotected = []
+    checked = 0
+    for rule in _rules(app, methods=STATE_CHANGING):
+        if rule.endpoint in SIGNATURELESS_BY_CONTRACT:
+            continue
+        for method in sorted(rule.methods & STATE_CHANGING):
+            # Logged in as an admin but without a CSRF token / API key: must be refused.
+            resp = client.open(_url(app, rule), method=method, data={"x": "1"})
+            checked += 1
+            if rule.endpoint.startswith("api."):
+                ok = resp.status_code == 401
+            else:
+                ok = resp.status_code == 400 and (
+                    b"CSRF" in resp.data
+                    or b"Reload the page" in resp.data
+                    or b"\xec\x83\x88\xeb\xa1\x9c" in resp.data
+                )
+            if not ok:
+                unprotected.append(
+                    f"{method} {rule.rule} ({rule.endpoint}) → {resp.status_code}"
+                )
+    assert checked >= 3
+    assert unprotected == []
+
+
+def test_route_every_admin_route_refuses_members_and_visitors(
+    app: Flask,
+    client: FlaskClient,
+    make_member: Callable[..., Any],
+    login: Callable[..., Any],
+) -> None:
+    admin_rules = [
+        r for r in app.url_map.iter_rules() if r.endpoint.startswith("admin.")
+    ]
+    assert admin_rules
+    for rule in admin_rules:
+        method = (
+            "GET" if "GET" in rule.methods else sorted(rule.methods & STATE_CHANGING)[0]
+        )
+        resp = client.open(_url(app, rule), method=method)
+        assert resp.status_code in (302, 401), f"{rule.rule} let a visitor in"
+    make_member()
+    login()
+    leaks = []
+    for rule in admin_rules:
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            resp = client.open(_url(app, rule), method=method)
+            if resp.status_code != 403:
+                leaks.append(f"{method} {rule.rule} → {resp.status_code}")
+    assert leaks == []
+
+
+def test_route_login_rate_limit_answers_429_with_retry_after(
+    app: Flask, client: FlaskClient
+) -> None:
+    app.config["RATELIMIT_LOGIN"] = "3 per minute"
+    token = csrf_token(client.get("/auth/login").get_data(as_text=True))
+    form = {"email": "a@example.com", "password": "guess-guess", "csrf_token": token}
+    codes = [client.post("/auth/login", data=form).status_code for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
+    resp = client.post("/auth/login", data=form)
+    assert resp.status_code == 429
+    assert int(resp.headers["Retry-After"]) > 0
+    assert "Too many attempts" in resp.get_data(as_text=True)
