@@ -107,11 +107,13 @@ def receiver(toss: SandboxServer) -> Iterator[Receiver]:
             body = json.loads(self.rfile.read(length))
             if state.delay:
                 threading.Event().wait(state.delay)
+            got = Received({k.lower(): v for k, v in self.headers.items()}, body)
             with state.arrived:
-                status = state.statuses.pop(0) if state.statuses else 200
-                state.received.append(
-                    Received({k.lower(): v for k, v in self.headers.items()}, body)
-                )
+                if state.respond is not None:
+                    status = state.respond(got)
+                else:
+                    status = state.statuses.pop(0) if state.statuses else 200
+                state.received.append(got)
                 state.arrived.notify_all()
             self.send_response(status)
             self.send_header("Content-Length", "0")
@@ -122,7 +124,7 @@ def receiver(toss: SandboxServer) -> Iterator[Receiver]:
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     state.url = f"http://127.0.0.1:{httpd.server_port}/webhooks/toss"
     toss.set_webhook_url(state.url)

@@ -96,6 +96,7 @@ class Receiver:
 
     url: str = ""
     statuses: list[int] = field(default_factory=list)  # consumed per request
+    respond: Callable[[Received], int] | None = None  # overrides `statuses`
     delay: float = 0.0
     received: list[Received] = field(default_factory=list)
     arrived: threading.Condition = field(default_factory=threading.Condition)
@@ -113,3 +114,14 @@ def first_method(api: Api, customer_key: str, kind: str = "cards") -> dict[str, 
     """The customer's first listed card (or account), read with the secret key."""
     listed = api.get(f"/v1/brandpay/payments/methods/{customer_key}").json()
     return listed[kind][0]  # type: ignore[no-any-return]
+
+
+def confirm_body(q: dict[str, str], customer: Customer, **over: Any) -> dict[str, Any]:
+    """Confirm request body from a successUrl query (contract §4)."""
+    body = {
+        "paymentKey": q["paymentKey"],
+        "orderId": q["orderId"],
+        "amount": int(q["amount"]),
+        "customerKey": customer.key,
+    }
+    return body | over

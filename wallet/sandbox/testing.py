@@ -76,7 +76,10 @@ class SandboxServer:
         self.base_url = f"http://127.0.0.1:{self._server.server_port}"
         self.sandbox.engine.public_url = self.base_url
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="sandbox-http", daemon=True
+            target=self._server.serve_forever,
+            args=(0.05,),  # poll interval: quick shutdown between tests
+            name="sandbox-http",
+            daemon=True,
         )
         self._thread.start()
         return self
