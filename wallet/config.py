@@ -53,10 +53,20 @@ class Config:
     LINK_ATTEMPT_TTL = 600  # seconds a pending BrandPay link attempt stays valid
     ORDER_TTL = 30 * 60  # contract §4: the checkout window lives 30 minutes
 
+    # Merchants (issue 6): API rate limit per key, wallet-link lifetime, webhook outbox.
+    API_RATELIMIT = "300 per minute"
+    WALLET_LINK_TTL = 600  # longest `exp - iat` accepted for a wallet link (seconds)
+    OUTBOX_LEASE_SECONDS = 60  # a claimed event is retried after this if its worker died
+    OUTBOX_BACKOFF = (5.0, 3600.0)  # first retry delay, cap; doubles with jitter
+    OUTBOX_MAX_ATTEMPTS = 12
+    OUTBOX_POLL_SECONDS = 2.0
+    WEBHOOK_TIMEOUT = (3.05, 10.0)  # connect, read (seconds)
+
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_LOGIN = "10 per minute"
 
+    REAUTH_MAX_AGE = 5 * 60  # admins re-enter their password for revoke/refund
     LOGIN_LOCKOUT_THRESHOLD = 5  # failed logins before a growing lockout
     LOGIN_LOCKOUT_BASE_SECONDS = 30
 

@@ -21,6 +21,15 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
+class ReauthForm(FlaskForm):
+    """Password again, before a sensitive admin action."""
+
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired(), Length(max=256)]
+    )
+    next = HiddenField()
+
+
 class RegisterForm(FlaskForm):
     """A new member account."""
 

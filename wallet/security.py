@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, current_app, request
+from flask import (
+    Flask,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 
 from wallet.extensions import db, login_manager
@@ -44,6 +54,30 @@ def admin_required(view: F) -> F:
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+REAUTH_SESSION_KEY = "reauth_at"
+
+
+def reauth_required(view: F) -> F:
+    """Sensitive admin actions need the password again within REAUTH_MAX_AGE seconds."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        stamp = session.get(REAUTH_SESSION_KEY, 0)
+        max_age = current_app.config["REAUTH_MAX_AGE"]
+        if not isinstance(stamp, int | float) or time.time() - stamp > max_age:
+            # GET: send them to confirm; POST: refuse (the form is re-shown after re-auth).
+            target = request.full_path if request.method == "GET" else request.referrer
+            return redirect(url_for("auth.reauth", next=safe_next(target, "/admin/")))
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def mark_reauthenticated() -> None:
+    """Record a successful password re-entry in the session."""
+    session[REAUTH_SESSION_KEY] = int(time.time())
 
 
 def _set_headers(response: Response) -> Response:

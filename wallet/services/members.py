@@ -97,6 +97,12 @@ def authenticate(email: str, password: str) -> Member:
     return member
 
 
+def reauthenticate(member: Member, password: str) -> None:
+    """Check a logged-in member's password again (same lockout rules as login)."""
+    authenticate(member.email, password)
+    audit.record(member.email, "reauth.succeeded", f"member:{member.id}")
+
+
 def set_locale(member: Member, locale: str) -> None:
     """Remember the member's language."""
     member.locale = locale

@@ -18,8 +18,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from wallet.errors import ConflictError
 from wallet.extensions import limiter
-from wallet.forms import ConfirmForm, LoginForm, RegisterForm
-from wallet.security import safe_next
+from wallet.forms import ConfirmForm, LoginForm, ReauthForm, RegisterForm
+from wallet.security import mark_reauthenticated, safe_next
 from wallet.services import members
 from wallet.services.members import LockedOutError, LoginError
 
@@ -70,6 +70,24 @@ def register() -> ResponseReturnValue:
     login_user(member)
     flash(_("Welcome! Your account is ready."), "success")
     return redirect(url_for("portal.home"))
+
+
+@bp.route("/reauth", methods=["GET", "POST"])
+@login_required
+@limiter.limit(_login_limit, methods=["POST"])
+def reauth() -> ResponseReturnValue:
+    """Confirm the password before a sensitive action; then go back to it."""
+    form = ReauthForm(next=request.args.get("next", ""))
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("auth/reauth.html", form=form), status
+    try:
+        members.reauthenticate(current_user, form.password.data or "")
+    except (LoginError, LockedOutError) as exc:
+        flash(exc.message, "error")
+        return render_template("auth/reauth.html", form=form), exc.status
+    mark_reauthenticated()
+    return redirect(safe_next(form.next.data, url_for("admin.index")))
 
 
 @bp.post("/logout")
