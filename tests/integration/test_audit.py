@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from click.testing import Result
 from flask import Flask
 from sqlalchemy import select, update
 
+from tests.conftest import csrf_token
 from wallet.extensions import db
 from wallet.models import AuditEvent
 from wallet.services import audit
@@ -81,3 +83,36 @@ def test_audit_concurrent_appends_keep_one_linear_chain(app: Flask) -> None:
     with app.app_context():
         assert audit.verify() == []
         assert audit.count() == 10
+
+
+def test_audit_admin_page_lists_and_verifies(
+    app: Flask, make_member: Any, login: Any
+) -> None:
+    make_member("root@example.com", "admin-password-1", role="admin")
+    _seed(app, 3)
+    client = app.test_client()
+    page = client.get("/auth/login")
+    client.post(
+        "/auth/login",
+        data={
+            "email": "root@example.com",
+            "password": "admin-password-1",
+            "csrf_token": csrf_token(page.get_data(as_text=True)),
+        },
+    )
+    listing = client.get("/admin/audit?action=test.event")
+    assert listing.status_code == 200
+    assert listing.get_data(as_text=True).count("test.event") >= 3
+    token = csrf_token(listing.get_data(as_text=True))
+    assert "intact" in client.post(
+        "/admin/audit/verify", data={"csrf_token": token}
+    ).get_data(as_text=True)
+    with app.app_context():
+        db.session.execute(
+            update(AuditEvent).where(AuditEvent.seq == 2).values(details="{}")
+        )
+        db.session.commit()
+    broken = client.post("/admin/audit/verify", data={"csrf_token": token}).get_data(
+        as_text=True
+    )
+    assert "Entry 2: content was edited" in broken

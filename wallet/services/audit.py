@@ -109,6 +109,35 @@ def _iter_events(batch: int) -> Iterator[AuditEvent]:
         db.session.expunge_all()  # constant memory over a long log
 
 
+@dataclass(frozen=True)
+class AuditPage:
+    """One page of the log, newest first, with the cursor for the next page."""
+
+    events: list[AuditEvent]
+    next_before: int | None
+
+
+def page(
+    *,
+    before: int | None = None,
+    action: str | None = None,
+    subject: str | None = None,
+    size: int = 50,
+) -> AuditPage:
+    """Keyset pagination on seq: constant cost however long the log grows."""
+    query = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(size + 1)
+    if before is not None:
+        query = query.where(AuditEvent.seq < before)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if subject:
+        query = query.where(AuditEvent.subject == subject)
+    rows = list(db.session.scalars(query))
+    more = len(rows) > size
+    rows = rows[:size]
+    return AuditPage(rows, rows[-1].seq if more and rows else None)
+
+
 def count() -> int:
     """How many entries the log holds."""
     return int(db.session.scalar(select(func.count(AuditEvent.id))) or 0)

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from wallet.views import admin, auth, portal
+from wallet.views import admin, admin_audit, auth, portal  # noqa: F401 (admin_*: routes on admin.bp)
 
 BLUEPRINTS = (auth.bp, portal.bp, admin.bp)
