@@ -27,6 +27,7 @@ def upgrade():
         sa.Column("access_expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("refresh_lock_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("refresh_failed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("method_count", sa.Integer(), nullable=True),
         sa.Column("methods_synced_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("linked_at", sa.DateTime(timezone=True), nullable=False),

@@ -59,6 +59,9 @@ class BrandPayLink(db.Model):  # type: ignore[name-defined,misc]
     # claims the row by setting `refresh_lock_until` with a compare-and-set.
     version: Mapped[int] = mapped_column(Integer, default=0)
     refresh_lock_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When a refresh last failed transiently: requests that waited for it give up too
+    # instead of each trying Toss again.
+    refresh_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # A cached summary for the wallet home (Toss stays the truth for the list itself).
     method_count: Mapped[int | None] = mapped_column(Integer)
     methods_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -82,6 +85,14 @@ class BrandPayLink(db.Model):  # type: ignore[name-defined,misc]
         """Whether the access token is (about to be) expired."""
         return self.access_expires_at is None or self.access_expires_at <= now + margin
 
+    def _bump_version(self) -> None:
+        # `version + 1` in SQL, not in Python: a stale in-memory copy can never move the
+        # counter backwards over a concurrent refresh (the column is then reloaded).
+        if self.id is None:
+            self.version = 1
+        else:
+            self.version = type(self).version + 1  # type: ignore[assignment]
+
     def _move_to(self, status: str) -> None:
         if status not in _TRANSITIONS.get(self.status, frozenset()):
             raise LinkStateError(f"link cannot go from {self.status} to {status}")
@@ -99,7 +110,7 @@ class BrandPayLink(db.Model):  # type: ignore[name-defined,misc]
         self.access_expires_at = expires_at
         self.relink_reason = None
         self.refresh_lock_until = None
-        self.version = (self.version or 0) + 1
+        self._bump_version()
 
     def destroy_tokens(self) -> None:
         """Crypto-shred: without the ciphertexts the tokens are gone for good."""
@@ -108,7 +119,7 @@ class BrandPayLink(db.Model):  # type: ignore[name-defined,misc]
         self.access_expires_at = None
         self.refresh_lock_until = None
         self.method_count = None
-        self.version = (self.version or 0) + 1
+        self._bump_version()
 
     def mark_needs_relink(self, reason: str) -> None:
         """The stored tokens no longer work; the member must link again."""
