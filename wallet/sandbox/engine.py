@@ -365,20 +365,21 @@ class Engine:
         self, mid: str, customer_key: str, kind: str, method_key: Any
     ) -> dict[str, Any]:
         """Disable a card/account; foreign or unknown keys are NOT_FOUND_METHOD."""
-        found = (
-            self.store.find("method", methodKey=method_key)
-            if isinstance(method_key, str)
-            else []
-        )
-        if (
-            not found
-            or found[0]["kind"] != kind
-            or found[0]["status"] != "ENABLED"
-            or (found[0]["mId"], found[0]["customerKey"]) != (mid, customer_key)
-        ):
-            raise ApiError("NOT_FOUND_METHOD")
-        doc = found[0] | {"status": "DISABLED"}
-        self.store.put("method", doc["id"], doc)
+        with self.store.transaction():  # two concurrent removals: one wins
+            found = (
+                self.store.find("method", methodKey=method_key)
+                if isinstance(method_key, str)
+                else []
+            )
+            if (
+                not found
+                or found[0]["kind"] != kind
+                or found[0]["status"] != "ENABLED"
+                or (found[0]["mId"], found[0]["customerKey"]) != (mid, customer_key)
+            ):
+                raise ApiError("NOT_FOUND_METHOD")
+            doc = found[0] | {"status": "DISABLED"}
+            self.store.put("method", doc["id"], doc)
         self._method_event(doc)
         return self.method_json(doc)
 
