@@ -74,3 +74,22 @@ def shot(page: Any, request: pytest.FixtureRequest) -> Any:
         return path
 
     return _shot
+
+
+@pytest.fixture
+def assert_accessible(page: Any) -> Any:
+    """Run axe-core in the page; fail on any serious or critical violation."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+
+    def _check(label: str = "") -> None:
+        results = axe.run(page)
+        bad = [
+            f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+            for v in results.response["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+        assert bad == [], f"accessibility violations on {label or page.url}: {bad}"
+
+    return _check
