@@ -31,6 +31,7 @@ def create_app(
             )
     app = Flask(
         __name__,
+        instance_path=os.environ.get("WALLET_INSTANCE_PATH") or None,
         instance_relative_config=True,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
