@@ -1,0 +1,143 @@
+"""The member's BrandPay pages: link, redirect handler, methods, withdrawal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from wallet.errors import WalletError
+from wallet.forms import ConfirmForm
+from wallet.services import brandpay
+
+bp = Blueprint("wallet", __name__)
+
+LINK_MODES = ("link", "add")
+
+
+def public_url_for(endpoint: str, **values: Any) -> str:
+    """An absolute URL Toss can send the browser to (PUBLIC_URL, else this host)."""
+    base = current_app.config.get("PUBLIC_URL") or request.host_url
+    return str(base).rstrip("/") + url_for(endpoint, **values)
+
+
+@bp.app_context_processor
+def _link_summary() -> dict[str, Any]:
+    """`brandpay_link()` in templates: the member's link row (status, counts), or None."""
+
+    def brandpay_link() -> Any:
+        if not current_user.is_authenticated:
+            return None
+        return brandpay.link_of(current_user)
+
+    return {"brandpay_link": brandpay_link}
+
+
+@bp.get("/wallet/link")
+@login_required
+def link() -> ResponseReturnValue:
+    """Explain linking and offer the button that starts it."""
+    return render_template(
+        "wallet/link.html", form=ConfirmForm(), link=brandpay.link_of(current_user)
+    )
+
+
+@bp.post("/wallet/link")
+@login_required
+def start_link() -> ResponseReturnValue:
+    """Record a pending attempt, then open the SDK page (link or add a method)."""
+    mode = request.form.get("mode", "link")
+    if not ConfirmForm().validate_on_submit() or mode not in LINK_MODES:
+        raise WalletError(_("Start linking from your wallet page."))
+    brandpay.start_link_attempt(current_user)
+    return redirect(url_for("wallet.connect", mode=mode), code=303)
+
+
+@bp.get("/wallet/connect")
+@login_required
+def connect() -> ResponseReturnValue:
+    """The SDK launcher: static/js/brandpay.js opens BrandPay with data-* settings."""
+    mode = request.args.get("mode", "link")
+    if mode not in LINK_MODES:
+        mode = "link"
+    return render_template(
+        "wallet/connect.html",
+        mode=mode,
+        client_key=current_app.config["TOSS_CLIENT_KEY"],
+        redirect_url=public_url_for("wallet.callback"),
+    )
+
+
+@bp.get("/brandpay/callback")
+def callback() -> ResponseReturnValue:
+    """contract §2 redirect `?code&customerKey`: refused unless it is this member's."""
+    member = current_user if current_user.is_authenticated else None
+    try:
+        brandpay.complete_link(
+            member, request.args.get("code"), request.args.get("customerKey")
+        )
+    except (brandpay.LinkRefusedError, brandpay.LinkFailedError) as exc:
+        page = render_template("wallet/callback_refused.html", message=exc.message)
+        return page, exc.status
+    flash(_("BrandPay is linked. Your payment methods are below."), "success")
+    return redirect(url_for("wallet.methods"))
+
+
+@bp.get("/wallet/methods")
+@login_required
+def methods() -> ResponseReturnValue:
+    """Cards and accounts, live from Toss; empty, re-link and error states."""
+    overview = brandpay.methods_overview(current_user)
+    page = render_template("wallet/methods.html", overview=overview, form=ConfirmForm())
+    return page, 503 if overview.unavailable else 200
+
+
+@bp.post("/wallet/methods/remove")
+@login_required
+def remove_method() -> ResponseReturnValue:
+    """Remove one method at Toss (confirmed in the browser first)."""
+    # CSRFProtect (global) has already refused a POST without a valid token.
+    try:
+        removed = brandpay.remove_method(
+            current_user,
+            request.form.get("kind", ""),
+            request.form.get("method_key", ""),
+        )
+    except WalletError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("wallet.methods"), code=303)
+    flash(_("%(name)s was removed.", name=removed.alias or _("The method")), "success")
+    return redirect(url_for("wallet.methods"), code=303)
+
+
+@bp.get("/wallet/withdraw")
+@login_required
+def withdraw() -> ResponseReturnValue:
+    """Explain what leaving BrandPay does, and ask to confirm."""
+    return render_template(
+        "wallet/withdraw.html", form=ConfirmForm(), link=brandpay.link_of(current_user)
+    )
+
+
+@bp.post("/wallet/withdraw")
+@login_required
+def confirm_withdraw() -> ResponseReturnValue:
+    """Withdraw at Toss, then forget the tokens; payment history stays."""
+    try:
+        brandpay.withdraw(current_user)
+    except WalletError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("wallet.withdraw"), code=303)
+    flash(_("You have left BrandPay. Your payment history is kept."), "success")
+    return redirect(url_for("portal.home"), code=303)
