@@ -46,6 +46,31 @@ def rotate_keys(batch_size: int) -> None:
         raise SystemExit(1)
 
 
+@wallet_cli.command("reconcile")
+@click.option(
+    "--min-age",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds a CONFIRMING order or pending refund must be old to be touched.",
+)
+def reconcile(min_age: float) -> None:
+    """Settle unknown payment outcomes and pending refunds from Toss's truth (cron)."""
+    from wallet.services import payments
+
+    summary = payments.reconcile(min_age=min_age)
+    for line in summary.details + summary.lines():
+        click.echo(line)
+
+
+@wallet_cli.command("expire-orders")
+def expire_orders() -> None:
+    """Mark unpaid orders past their expiry as EXPIRED (cron)."""
+    from wallet.services import orders
+
+    click.echo(f"expired {orders.expire_orders()} orders")
+
+
 audit_cli = AppGroup("audit", help="The tamper-evident audit log.")
 
 

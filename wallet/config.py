@@ -52,6 +52,10 @@ class Config:
 
     LINK_ATTEMPT_TTL = 600  # seconds a pending BrandPay link attempt stays valid
     ORDER_TTL = 30 * 60  # contract §4: the checkout window lives 30 minutes
+    # Payments (issue 5): how long a duplicate success redirect waits for the first
+    # one's confirm, and how many days a member may cancel their own payment.
+    CONFIRM_WAIT_SECONDS = 15.0
+    MEMBER_CANCEL_DAYS = 7
 
     # Merchants (issue 6): API rate limit per key, wallet-link lifetime, webhook outbox.
     API_RATELIMIT = "300 per minute"

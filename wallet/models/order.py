@@ -1,0 +1,137 @@
+"""Orders: what a member is asked to pay, created server-side before requestPayment."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from wallet.extensions import db
+from wallet.models._types import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from wallet.models.member import Member
+    from wallet.models.payment import Payment
+
+# contract §10: 6-64 chars; confirm only accepts [A-Za-z0-9_-], so that is all we make.
+ORDER_ID_RE = re.compile(r"^[A-Za-z0-9_-]{6,64}$")
+MIN_AMOUNT = 100  # contract §9: the lowest method minimum (card 100, account 200 KRW)
+MAX_AMOUNT = 100_000_000  # a sanity cap for test orders; not a Toss rule
+MAX_ORDER_NAME = 100  # what the hosted pay page accepts
+
+PENDING = "PENDING"
+CONFIRMING = "CONFIRMING"
+DONE = "DONE"
+PARTIAL_CANCELED = "PARTIAL_CANCELED"
+CANCELED = "CANCELED"
+FAILED = "FAILED"
+EXPIRED = "EXPIRED"
+UNKNOWN = "UNKNOWN"  # a confirm went out but its outcome is not known: reconcile
+STATUSES = (
+    PENDING,
+    CONFIRMING,
+    DONE,
+    PARTIAL_CANCELED,
+    CANCELED,
+    FAILED,
+    EXPIRED,
+    UNKNOWN,
+)
+PAID = (DONE, PARTIAL_CANCELED, CANCELED)
+# Allowed moves. Money states only go forward; unsettled states may go back to
+# PENDING when Toss's truth says nothing was charged, so the order stays payable.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    PENDING: frozenset({CONFIRMING, DONE, FAILED, EXPIRED}),
+    CONFIRMING: frozenset({DONE, PENDING, UNKNOWN, FAILED, EXPIRED}),
+    UNKNOWN: frozenset({DONE, PENDING, FAILED, EXPIRED}),
+    DONE: frozenset({PARTIAL_CANCELED, CANCELED}),
+    PARTIAL_CANCELED: frozenset({CANCELED}),
+    CANCELED: frozenset(),
+    FAILED: frozenset(),
+    EXPIRED: frozenset(),
+}
+
+
+def new_order_id() -> str:
+    """A random, unguessable orderId inside the contract's alphabet."""
+    return "ord_" + secrets.token_urlsafe(18)  # 24 chars of [A-Za-z0-9_-]
+
+
+class InvalidTransitionError(ValueError):
+    """An order was asked to move to a state it cannot reach from where it is."""
+
+
+class Order(db.Model):  # type: ignore[name-defined,misc]
+    """One order; `status` follows TRANSITIONS, money is integer KRW."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(f"amount >= {MIN_AMOUNT}", name="amount_minimum"),
+        CheckConstraint("currency = 'KRW'", name="currency_krw"),
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{s}'" for s in STATUSES) + ")",
+            name="status",
+        ),
+        # History is keyset-paginated on (created_at, id) per member.
+        Index("ix_orders_member_created", "member_id", "created_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(64), unique=True, default=new_order_id)
+    order_name: Mapped[str] = mapped_column(String(MAX_ORDER_NAME))
+    amount: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3), default="KRW")
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    # No FK here on purpose: revision 0004 (merchants) adds it.
+    merchant_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    status: Mapped[str] = mapped_column(String(20), default=PENDING, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow
+    )
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The confirm attempt marker: which attempt (its Idempotency-Key), when it
+    # started and with which paymentKey, so reconcile can look the outcome up.
+    confirm_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    confirm_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    confirm_payment_key: Mapped[str | None] = mapped_column(String(200))
+    failure_code: Mapped[str | None] = mapped_column(String(64))
+
+    member: Mapped[Member | None] = relationship()
+    payment: Mapped[Payment | None] = relationship(
+        back_populates="order", uselist=False, lazy="select"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Order {self.order_id} {self.status} {self.amount}>"
+
+    @property
+    def is_payable(self) -> bool:
+        """Whether requestPayment may be started for this order now."""
+        return self.status == PENDING and not self.is_past_expiry()
+
+    def is_past_expiry(self, now: datetime | None = None) -> bool:
+        """Whether the unpaid order's time ran out."""
+        return (now or utcnow()) >= self.expires_at
+
+    def confirm_idempotency_key(self) -> str:
+        """contract §4: one key per confirm attempt, so retries of it replay safely."""
+        return f"confirm-{self.order_id}-{self.confirm_attempts}"
+
+    def can_move_to(self, status: str) -> bool:
+        """Whether TRANSITIONS allow this move."""
+        return status in TRANSITIONS[self.status]
+
+    def move_to(self, status: str) -> bool:
+        """Change status when allowed; False when already there; raise otherwise."""
+        if status == self.status:
+            return False
+        if not self.can_move_to(status):
+            raise InvalidTransitionError(f"{self.status} -> {status}")
+        self.status = status
+        return True

@@ -1,0 +1,242 @@
+"""Orders: create them server-side, find a member's, expire unpaid ones, list history.
+
+Every status change goes through `move` so that `events.order_changed` runs inside the
+same transaction as the change (the merchant outbox relies on it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import selectinload
+
+from wallet.errors import NotFoundError, WalletError
+from wallet.extensions import db
+from wallet.models import Member
+from wallet.models._types import utcnow
+from wallet.models.order import (
+    EXPIRED,
+    MAX_AMOUNT,
+    MAX_ORDER_NAME,
+    MIN_AMOUNT,
+    ORDER_ID_RE,
+    PENDING,
+    Order,
+)
+from wallet.models.order import (
+    STATUSES as ORDER_STATUSES,
+)
+from wallet.models.payment import Payment
+from wallet.services import events
+
+M = TypeVar("M")
+
+# History shows orders that reached Toss; untouched and expired checkouts are not
+# payments.
+HISTORY_STATUSES = tuple(s for s in ORDER_STATUSES if s not in (PENDING, EXPIRED))
+_CURSOR_RE = re.compile(r"^(\d{1,20})-(\d{1,18})$")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class InvalidOrderError(WalletError):
+    """The amount or name of a new order is not acceptable."""
+
+    status = 400
+    code = "INVALID_ORDER"
+
+
+def lock(model: type[M], pk: int) -> M:
+    """Load one row and hold it until commit: FOR UPDATE on PostgreSQL; on SQLite a
+    no-op UPDATE, which takes the database's write lock for the transaction."""
+    table = model.__table__  # type: ignore[attr-defined]
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(update(table).where(table.c.id == pk).values(id=table.c.id))
+    row = db.session.scalars(
+        select(model)
+        .where(table.c.id == pk)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    return row
+
+
+def move(
+    order: Order,
+    status: str,
+    *,
+    only_from: Sequence[str] | None = None,
+    **fields: Any,
+) -> bool:
+    """Lock the order, move it to `status` if TRANSITIONS allow; no commit.
+
+    Returns False (changing nothing) when the move is no longer allowed, e.g. because
+    another request settled the order first, or the order is not in `only_from`.
+    """
+    locked = lock(Order, order.id)
+    if only_from is not None and locked.status not in only_from:
+        return False
+    if status == locked.status or not locked.can_move_to(status):
+        return False
+    locked.move_to(status)
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    events.order_changed(locked)  # same transaction as the change (services/events)
+    return True
+
+
+def create_order(
+    amount: int,
+    order_name: str,
+    *,
+    member: Member | None = None,
+    merchant_id: int | None = None,
+) -> Order:
+    """Create a PENDING order with a fresh orderId; amounts are int KRW ≥ the minimum."""
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise InvalidOrderError(_("The amount must be a whole number of won."))
+    if not MIN_AMOUNT <= amount <= MAX_AMOUNT:
+        # contract §9: below the method minimum Toss answers BELOW_MINIMUM_AMOUNT.
+        raise InvalidOrderError(
+            _(
+                "The amount must be between %(low)s and %(high)s won.",
+                low=f"{MIN_AMOUNT:,}",
+                high=f"{MAX_AMOUNT:,}",
+            )
+        )
+    name = (order_name or "").strip()
+    if not name or len(name) > MAX_ORDER_NAME or not name.isprintable():
+        raise InvalidOrderError(
+            _("Give the order a name of 1 to %(n)d characters.", n=MAX_ORDER_NAME)
+        )
+    now = utcnow()
+    order = Order(
+        order_name=name,
+        amount=amount,
+        currency="KRW",
+        member_id=member.id if member is not None else None,
+        merchant_id=merchant_id,
+        status=PENDING,
+        created_at=now,
+        expires_at=now + timedelta(seconds=current_app.config["ORDER_TTL"]),
+    )
+    db.session.add(order)
+    db.session.commit()
+    return order
+
+
+def find(order_id: str) -> Order | None:
+    """The order with this orderId, if the id is well-formed and exists."""
+    if not isinstance(order_id, str) or not ORDER_ID_RE.match(order_id):
+        return None
+    return db.session.scalar(select(Order).where(Order.order_id == order_id))
+
+
+def get_for_member(member: Member, order_id: str) -> Order:
+    """The member's order (a merchant's unowned order becomes theirs); expired lazily.
+
+    Someone else's order is reported as not found, so ids cannot be probed.
+    """
+    order = find(order_id)
+    if order is None:
+        raise NotFoundError(_("We could not find that order."))
+    if order.member_id is None and order.status == PENDING:
+        # A merchant's order is taken by the first member who opens it.
+        taken = db.session.execute(
+            update(Order)
+            .where(Order.id == order.id, Order.member_id.is_(None))
+            .values(member_id=member.id)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        if taken.rowcount:
+            db.session.refresh(order)
+    if order.member_id != member.id:
+        raise NotFoundError(_("We could not find that order."))
+    return expire_if_due(order)
+
+
+def expire_if_due(order: Order) -> Order:
+    """An unpaid order past expires_at becomes EXPIRED (checked whenever it is used)."""
+    if order.status == PENDING and order.is_past_expiry():
+        if move(order, EXPIRED):
+            db.session.commit()
+        db.session.refresh(order)
+    return order
+
+
+def expire_orders(now: datetime | None = None, batch: int = 200) -> int:
+    """Expire every PENDING order past its expiry; returns how many changed."""
+    cutoff = now or utcnow()
+    changed = 0
+    while True:
+        due = db.session.scalars(
+            select(Order)
+            .where(Order.status == PENDING, Order.expires_at <= cutoff)
+            .order_by(Order.id)
+            .limit(batch)
+        ).all()
+        if not due:
+            return changed
+        for order in due:
+            changed += int(move(order, EXPIRED))
+        db.session.commit()
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of orders, newest first, and the cursor of the next page."""
+
+    orders: Sequence[Order]
+    next_cursor: str | None
+
+
+def encode_cursor(order: Order) -> str:
+    """Keyset cursor: (created_at in µs since the epoch, id)."""
+    micros = (order.created_at - _EPOCH) // timedelta(microseconds=1)
+    return f"{micros}-{order.id}"
+
+
+def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    """Parse a cursor; a malformed one means 'from the start' rather than an error."""
+    match = _CURSOR_RE.match(cursor or "")
+    if not match:
+        return None
+    micros, pk = int(match.group(1)), int(match.group(2))
+    try:
+        return _EPOCH + timedelta(microseconds=micros), pk
+    except OverflowError:
+        return None
+
+
+def page(
+    *,
+    member_id: int | None = None,
+    statuses: Sequence[str] = HISTORY_STATUSES,
+    cursor: str | None = None,
+    limit: int = 20,
+) -> Page:
+    """Orders newest first by keyset (created_at, id); payments and cancels eager."""
+    query = select(Order).where(Order.status.in_(statuses))
+    if member_id is not None:
+        query = query.where(Order.member_id == member_id)
+    position = decode_cursor(cursor)
+    if position is not None:
+        at, pk = position
+        query = query.where(
+            or_(Order.created_at < at, and_(Order.created_at == at, Order.id < pk))
+        )
+    rows = db.session.scalars(
+        query.order_by(Order.created_at.desc(), Order.id.desc())
+        .limit(limit + 1)
+        .options(selectinload(Order.payment).selectinload(Payment.cancels))
+    ).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, encode_cursor(rows[-1]) if more and rows else None)

@@ -1,0 +1,690 @@
+"""Payments: confirm exactly once, reconcile unknown outcomes, refunds (contract §4).
+
+The order row is the single-flight guard: a confirm starts only after an atomic
+`UPDATE orders SET status='CONFIRMING' WHERE id=? AND status='PENDING'`; whoever loses
+that race waits for the winner's outcome and never calls Toss. When Toss's answer is
+lost, the payment is looked up and the order settled from Toss's truth; what stays
+unknown is settled later by `reconcile` (cron: `flask wallet reconcile`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from wallet.errors import ConflictError, ForbiddenError, WalletError
+from wallet.extensions import db
+from wallet.models import Member
+from wallet.models._types import utcnow
+from wallet.models.order import (
+    CANCELED,
+    CONFIRMING,
+    DONE,
+    EXPIRED,
+    FAILED,
+    PARTIAL_CANCELED,
+    PENDING,
+    UNKNOWN,
+    Order,
+)
+from wallet.models.payment import (
+    CANCEL_DONE,
+    CANCEL_FAILED,
+    CANCEL_PENDING,
+    Payment,
+    PaymentCancel,
+)
+from wallet.services import audit, events, orders, toss
+from wallet.toss import Payment as TossPayment
+from wallet.toss import TossApiError, TossError, TossNotFoundError
+
+log = logging.getLogger(__name__)
+
+PAID_TOSS_STATUSES = frozenset({"DONE", "PARTIAL_CANCELED", "CANCELED"})
+OPEN_TOSS_STATUSES = frozenset({"READY", "IN_PROGRESS"})
+_POLL_SECONDS = 0.1
+_MAX_FAILURE_CODE = 64
+
+# failUrl and confirm codes the member can act on (contract §4, §8); anything else
+# gets the generic message.
+FAIL_MESSAGES = {
+    "PAY_PROCESS_CANCELED": _l("You closed the payment window. Nothing was charged."),
+    "PAY_PROCESS_ABORTED": _l(
+        "The payment was stopped before it finished. Nothing was charged."
+    ),
+    "REJECT_CARD_COMPANY": _l(
+        "Your card company declined the payment. Try another card or account."
+    ),
+    "REJECT_CARD_PAYMENT": _l(
+        "The card payment was declined. Try another card or account."
+    ),
+    "REJECT_ACCOUNT_PAYMENT": _l(
+        "Your bank declined the payment. Try another account or a card."
+    ),
+    "INVALID_PASSWORD": _l("The payment password was wrong. Please try again."),
+    "NOT_FOUND_CUSTOMER": _l(
+        "Your BrandPay wallet was not found. Link your wallet again, then pay."
+    ),
+    "FORBIDDEN_DORMANT_OR_WITHDRAWAL_CUSTOMER": _l(
+        "Your BrandPay membership is dormant or was closed. Link your wallet again."
+    ),
+    "NOT_ALLOWED_BRANDPAY_METHOD": _l(
+        "That payment method cannot be used here. Choose another one."
+    ),
+    "NOT_FOUND_METHOD": _l(
+        "That payment method is no longer registered. Choose another one."
+    ),
+    "NOT_FOUND_METHOD_OWNERSHIP": _l(
+        "That payment method is no longer registered. Choose another one."
+    ),
+    "INVALID_CARD_INFO_RE_REGISTER": _l(
+        "Your card details need to be registered again before you can pay with it."
+    ),
+    "FAILED_CARD_COMPANY": _l(
+        "The card company could not process the payment. Try again later."
+    ),
+    "SUSPECTED_PHISHING_PAYMENT": _l(
+        "The payment was blocked as suspicious. Contact your card company."
+    ),
+    "EXCEED_MAX_DISCOUNT_COUNT": _l(
+        "The discount can no longer be used. Try again without it."
+    ),
+    "DUPLICATED_ORDER_ID": _l("This order was already paid."),
+    "BELOW_MINIMUM_AMOUNT": _l(
+        "The amount is below the minimum for this payment method (card 100 won, "
+        "account 200 won)."
+    ),
+    "NOT_FOUND_PAYMENT_SESSION": _l(
+        "The payment session timed out before it was confirmed. Nothing was charged; "
+        "please pay again."
+    ),
+    "FORBIDDEN_CONSECUTIVE_REQUEST": _l(
+        "Toss asked us to slow down. Wait a moment and try again."
+    ),
+    "UPSTREAM_UNAVAILABLE": _l(
+        "Toss did not answer. Nothing was charged; please try again."
+    ),
+    "AMOUNT_MISMATCH": _l(
+        "The payment details did not match your order, so we did not take the "
+        "payment. Any amount Toss approved has been canceled."
+    ),
+}
+GENERIC_FAILURE = _l("The payment did not go through. Nothing was charged.")
+
+
+class PaymentMismatchError(WalletError):
+    """The success redirect's amount or orderId differs from the stored order."""
+
+    status = 400
+    code = "PAYMENT_MISMATCH"
+    default_message = FAIL_MESSAGES["AMOUNT_MISMATCH"]
+
+
+class RefundRefusedError(ConflictError):
+    """The refund cannot be made (nothing or not that much left, wrong state)."""
+
+    code = "REFUND_REFUSED"
+
+
+class RefundPendingError(WalletError):
+    """Toss's answer to a refund was lost; it is retried by reconcile."""
+
+    status = 202
+    code = "REFUND_PENDING"
+    default_message = _l(
+        "Toss has not confirmed the refund yet. We will check and finish it shortly."
+    )
+
+
+def fail_message(code: str | None) -> str:
+    """What to tell the member for a failure code (never Toss's raw text)."""
+    message = FAIL_MESSAGES.get(code or "")
+    return str(message if message is not None else GENERIC_FAILURE)
+
+
+def safe_code(code: str | None) -> str | None:
+    """A failure code fit to store and show: upper-case letters and underscores."""
+    if not code:
+        return None
+    cleaned = "".join(
+        ch for ch in code[:_MAX_FAILURE_CODE] if ch.isalnum() or ch == "_"
+    )
+    return cleaned.upper() if cleaned and cleaned.isascii() else None
+
+
+# -- confirm -----------------------------------------------------------------
+
+
+def confirm(
+    member: Member,
+    order_id: str,
+    payment_key: str,
+    redirect_order_id: str | None,
+    redirect_amount: int | None,
+) -> Order:
+    """Handle the successUrl: check, claim, confirm once, settle (contract §4).
+
+    Returns the order in its resulting state: DONE, PENDING (payable again, with
+    `failure_code`), UNKNOWN/CONFIRMING (being checked) or EXPIRED.
+    """
+    order = orders.get_for_member(member, order_id)
+    # contract §4: never trust the redirect's amount; compare with the stored order.
+    if redirect_order_id != order.order_id or redirect_amount != order.amount:
+        _refuse_mismatch(order, payment_key, member)
+    if order.status != PENDING:
+        return _await_outcome(order)
+    if not _claim(order, payment_key):
+        return _await_outcome(order)
+    return _confirm_claimed(order, member.customer_key)
+
+
+def _claim(order: Order, payment_key: str) -> bool:
+    """Atomically take the order for one confirm; False when another request has it."""
+    now = utcnow()
+    claimed = db.session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.status == PENDING)
+        .values(
+            status=CONFIRMING,
+            confirm_attempts=Order.confirm_attempts + 1,
+            confirm_started_at=now,
+            confirm_payment_key=payment_key,
+            failure_code=None,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        db.session.rollback()
+        return False
+    db.session.refresh(order)
+    events.order_changed(order)
+    db.session.commit()
+    return True
+
+
+def _await_outcome(order: Order) -> Order:
+    """A duplicate redirect: wait (bounded) for the winner's outcome, never call Toss."""
+    deadline = time.monotonic() + float(current_app.config["CONFIRM_WAIT_SECONDS"])
+    while True:
+        db.session.rollback()  # end any snapshot, so the next read sees new commits
+        db.session.refresh(order)
+        if order.status != CONFIRMING or time.monotonic() >= deadline:
+            return order
+        time.sleep(_POLL_SECONDS)
+
+
+def _confirm_claimed(order: Order, customer_key: str) -> Order:
+    payment_key = order.confirm_payment_key or ""
+    try:
+        truth = toss().confirm_payment(
+            payment_key,
+            order.order_id,
+            order.amount,
+            customer_key,
+            idempotency_key=order.confirm_idempotency_key(),
+        )
+    except (TossError, ValueError) as exc:
+        return _after_confirm_error(order, exc)
+    return _settle(order, truth)
+
+
+def _after_confirm_error(order: Order, exc: Exception) -> Order:
+    """The confirm failed or its answer was lost: decide from Toss's truth."""
+    unknown = isinstance(exc, TossError) and exc.outcome_unknown
+    code = exc.code if isinstance(exc, TossApiError) else "UPSTREAM_UNAVAILABLE"
+    log.warning("confirm of %s failed: %r", order.order_id, exc)
+    found, truth = _lookup(order)
+    if truth is not None and truth.status in PAID_TOSS_STATUSES:
+        return _settle(order, truth)  # e.g. ALREADY_PROCESSED, or the answer was lost
+    still_open = truth is not None and truth.status in OPEN_TOSS_STATUSES
+    if unknown and (not found or still_open):
+        # Toss may have acted, or may still be acting: settle it later, never guess.
+        _finish(order, UNKNOWN)
+    else:
+        _reopen(order, code)  # Toss refused: nothing was charged
+    return order
+
+
+def _lookup(order: Order) -> tuple[bool, TossPayment | None]:
+    """(looked up?, payment) for the order's claimed paymentKey."""
+    key = order.confirm_payment_key
+    if not key:
+        return True, None
+    try:
+        truth = toss().get_payment(key)
+    except TossNotFoundError:
+        return True, None
+    except (TossError, ValueError) as exc:
+        log.warning("lookup of %s failed: %r", order.order_id, exc)
+        return False, None
+    if truth.order_id != order.order_id:
+        return True, None  # a key for another order is no truth about this one
+    return True, truth
+
+
+def _settle(order: Order, truth: TossPayment) -> Order:
+    """Record Toss's paid truth for the order, or refuse it when it does not match."""
+    if truth.order_id != order.order_id or truth.total_amount != order.amount:
+        log.error("Toss payment for %s does not match the order", order.order_id)
+        _cancel_mismatched(order, truth)
+        _finish(order, FAILED, failure_code="AMOUNT_MISMATCH")
+        return order
+    try:
+        apply_truth(order, truth)
+        db.session.commit()
+    except SQLAlchemyError:
+        # Confirmed at Toss but not recorded here (a crash, a lost connection): the
+        # order stays CONFIRMING and `reconcile` records it from Toss's truth.
+        db.session.rollback()
+        log.exception("could not record the confirmed payment of %s", order.order_id)
+        db.session.refresh(order)
+        return order
+    audit.record(
+        "toss",
+        "payment.confirmed",
+        f"order:{order.order_id}",
+        amount=order.amount,
+        status=order.status,
+    )
+    return order
+
+
+def _finish(order: Order, status: str, **fields: object) -> None:
+    orders.move(order, status, **fields)
+    db.session.commit()
+    db.session.refresh(order)
+
+
+def _reopen(order: Order, code: str | None) -> None:
+    """Nothing was charged: the order is payable again (or expired by now)."""
+    target = EXPIRED if order.is_past_expiry() else PENDING
+    _finish(order, target, failure_code=safe_code(code))
+
+
+def _refuse_mismatch(order: Order, payment_key: str, member: Member) -> None:
+    """Tampered or mixed-up redirect: no DONE ever; cancel upstream if Toss has it paid."""
+    # Only an untouched order is marked: a confirm in flight or a settled payment is
+    # never overturned by a bad redirect.
+    changed = orders.move(
+        order, FAILED, only_from=(PENDING,), failure_code="AMOUNT_MISMATCH"
+    )
+    db.session.commit()
+    if changed:
+        try:
+            truth = toss().get_payment(payment_key)
+        except (TossError, ValueError):
+            truth = None
+        if truth is not None and truth.order_id == order.order_id:
+            _cancel_mismatched(order, truth)
+    audit.record(
+        member.email,
+        "payment.mismatch",
+        f"order:{order.order_id}",
+        order_marked=changed,
+    )
+    raise PaymentMismatchError()
+
+
+def _cancel_mismatched(order: Order, truth: TossPayment) -> None:
+    """Give back money Toss took for a payment whose details did not match."""
+    if truth.status not in ("DONE", "PARTIAL_CANCELED") or truth.balance_amount <= 0:
+        return
+    try:
+        toss().cancel_payment(
+            truth.payment_key,
+            "Payment details did not match the order",
+            idempotency_key=f"mismatch-{order.order_id}-{truth.payment_key}"[:300],
+        )
+    except TossError as exc:
+        log.error("could not cancel mismatched payment of %s: %r", order.order_id, exc)
+
+
+# -- Toss's truth --------------------------------------------------------------
+
+
+def apply_truth(order: Order, truth: TossPayment) -> bool:
+    """Bring order and payment in line with Toss's paid payment; no commit.
+
+    Locks the order row so a webhook and a confirm cannot both insert the payment.
+    Returns whether anything changed. Refunds still in flight are left to their own
+    request (or reconcile): their effect is only booked with Toss's answer to them.
+    """
+    order = orders.lock(Order, order.id)
+    payment = db.session.scalar(select(Payment).where(Payment.order_pk == order.id))
+    changed = False
+    if payment is None:
+        payment = Payment(
+            order_pk=order.id,
+            payment_key=truth.payment_key,
+            status="DONE",
+            method=truth.method,
+            card_number=_card_number(truth),
+            total_amount=truth.total_amount,
+            balance_amount=truth.total_amount,
+            refund_reserved=0,
+            approved_at=truth.approved_at,
+            receipt_url=truth.receipt_url,
+            last_transaction_key=truth.last_transaction_key,
+        )
+        db.session.add(payment)
+        db.session.flush()
+        changed = True
+    elif payment.payment_key != truth.payment_key:
+        log.error("order %s: Toss reports a second payment", order.order_id)
+        return False
+    if order.status in (PENDING, CONFIRMING, UNKNOWN):
+        changed |= orders.move(order, DONE, failure_code=None)
+    payment = orders.lock(Payment, payment.id)
+    changed |= _book_external_cancels(order, payment, truth)
+    if truth.receipt_url and payment.receipt_url != truth.receipt_url:
+        payment.receipt_url = truth.receipt_url
+    return changed
+
+
+def _card_number(truth: TossPayment) -> str | None:
+    number = truth.card.get("number") if truth.card else None
+    return str(number)[:32] if number else None
+
+
+def _book_external_cancels(order: Order, payment: Payment, truth: TossPayment) -> bool:
+    """Record cancels Toss has that we did not request (e.g. in Toss's console)."""
+    if any(c.status == CANCEL_PENDING for c in payment.cancels):
+        return False  # ours in flight: their answer books them, exactly
+    known = {c.transaction_key for c in payment.cancels if c.transaction_key}
+    changed = False
+    for item in truth.cancels:
+        if item.cancel_status not in (None, "DONE") or item.transaction_key in known:
+            continue
+        if item.cancel_amount > payment.balance_amount:
+            log.error("order %s: Toss cancel exceeds our balance", order.order_id)
+            continue
+        db.session.add(
+            PaymentCancel(
+                payment_id=payment.id,
+                amount=item.cancel_amount,
+                reason=(item.cancel_reason or "Canceled at Toss")[:200],
+                actor="toss",
+                status=CANCEL_DONE,
+                transaction_key=item.transaction_key,
+                canceled_at=item.canceled_at or utcnow(),
+            )
+        )
+        payment.balance_amount -= item.cancel_amount
+        changed = True
+    if changed:
+        _update_paid_status(order, payment)
+    return changed
+
+
+def _update_paid_status(order: Order, payment: Payment) -> None:
+    status = CANCELED if payment.balance_amount == 0 else PARTIAL_CANCELED
+    payment.status = status
+    orders.move(order, status)
+
+
+# -- reconcile -----------------------------------------------------------------
+
+
+@dataclass
+class ReconcileSummary:
+    """What one reconcile run found and did."""
+
+    checked: int = 0
+    done: int = 0
+    reopened: int = 0
+    still_unknown: int = 0
+    refunds_checked: int = 0
+    refunds_settled: int = 0
+    refunds_failed: int = 0
+    details: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """Human-readable summary lines."""
+        return [
+            f"orders checked: {self.checked}, done: {self.done}, "
+            f"reopened: {self.reopened}, still unknown: {self.still_unknown}",
+            f"refunds checked: {self.refunds_checked}, settled: "
+            f"{self.refunds_settled}, failed: {self.refunds_failed}",
+        ]
+
+
+def reconcile(min_age: float = 60.0) -> ReconcileSummary:
+    """Settle every UNKNOWN order, every CONFIRMING one older than `min_age` seconds
+    and every refund left pending, from Toss's truth. Safe to run again and again."""
+    summary = ReconcileSummary()
+    cutoff = utcnow() - timedelta(seconds=min_age)
+    stuck = db.session.scalars(
+        select(Order.id)
+        .where(
+            or_(
+                Order.status == UNKNOWN,
+                and_(Order.status == CONFIRMING, Order.confirm_started_at <= cutoff),
+            )
+        )
+        .order_by(Order.id)
+    ).all()
+    for pk in stuck:
+        order = db.session.get(Order, pk)
+        if order is None:
+            continue
+        summary.checked += 1
+        result = reconcile_order(order)
+        summary.done += result == DONE
+        summary.reopened += result in (PENDING, EXPIRED)
+        summary.still_unknown += result in (UNKNOWN, CONFIRMING)
+        summary.details.append(f"{order.order_id}: {result}")
+    pending = db.session.scalars(
+        select(PaymentCancel.id)
+        .where(
+            PaymentCancel.status == CANCEL_PENDING, PaymentCancel.created_at <= cutoff
+        )
+        .order_by(PaymentCancel.id)
+    ).all()
+    for pk in pending:
+        summary.refunds_checked += 1
+        try:
+            cancel = _send_cancel(pk)
+        except RefundRefusedError:
+            summary.refunds_failed += 1
+            continue
+        except RefundPendingError:
+            continue
+        summary.refunds_settled += cancel.status == CANCEL_DONE
+    return summary
+
+
+def reconcile_order(order: Order) -> str:
+    """Settle one unsettled order from Toss's truth; returns its resulting status."""
+    if order.status not in (CONFIRMING, UNKNOWN):
+        return order.status
+    found, truth = _lookup(order)
+    if not found:
+        _finish(order, UNKNOWN)
+        return order.status
+    if truth is not None and truth.status in PAID_TOSS_STATUSES:
+        return _settle(order, truth).status
+    if truth is not None and truth.status in OPEN_TOSS_STATUSES and order.member:
+        # Authorized but not confirmed (or the confirm is still in flight): send the
+        # same attempt again under the same Idempotency-Key; Toss replays or acts once.
+        return _confirm_claimed(order, order.member.customer_key).status
+    _reopen(order, truth.failure_code if truth is not None else None)
+    return order.status
+
+
+def refresh_if_unknown(order: Order) -> Order:
+    """On viewing an UNKNOWN order, try once to settle it (best effort)."""
+    if order.status == UNKNOWN:
+        reconcile_order(order)
+    return order
+
+
+# -- refunds -------------------------------------------------------------------
+
+
+def refund(order: Order, amount: int | None, reason: str, actor: str) -> PaymentCancel:
+    """Refund `amount` (None = all that remains) of the order's payment, with a reason.
+
+    The amount is reserved with a guarded UPDATE before Toss is called, so concurrent
+    refunds can never together exceed what remains; a refused refund releases it.
+    """
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 200:
+        raise RefundRefusedError(_("Give a reason of 1 to 200 characters."))
+    if amount is not None and (
+        isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0
+    ):
+        raise RefundRefusedError(
+            _("The refund amount must be a positive whole number.")
+        )
+    payment = db.session.scalar(select(Payment).where(Payment.order_pk == order.id))
+    if payment is None:
+        raise RefundRefusedError(_("This order has no payment to refund."))
+    payment = orders.lock(Payment, payment.id)  # FOR UPDATE on PostgreSQL
+    if payment.status not in (DONE, PARTIAL_CANCELED):
+        db.session.rollback()
+        raise RefundRefusedError(_("This payment can no longer be refunded."))
+    wanted = payment.refundable if amount is None else amount
+    if wanted <= 0:
+        db.session.rollback()
+        raise RefundRefusedError(_("Nothing is left to refund."))
+    reserved = db.session.execute(
+        update(Payment)
+        .where(
+            Payment.id == payment.id,
+            Payment.balance_amount - Payment.refund_reserved >= wanted,
+        )
+        .values(refund_reserved=Payment.refund_reserved + wanted)
+        .execution_options(synchronize_session=False)
+    )
+    if reserved.rowcount != 1:
+        db.session.rollback()
+        db.session.refresh(payment)
+        raise RefundRefusedError(
+            _(
+                "At most %(amount)s won can be refunded now.",
+                amount=f"{max(payment.refundable, 0):,}",
+            )
+        )
+    cancel = PaymentCancel(
+        payment_id=payment.id,
+        amount=wanted,
+        reason=reason,
+        actor=actor[:120],
+        status=CANCEL_PENDING,
+        idempotency_key=f"refund-{order.order_id}-{uuid.uuid4().hex}",
+    )
+    db.session.add(cancel)
+    db.session.commit()
+    return _send_cancel(cancel.id)
+
+
+def _send_cancel(cancel_pk: int) -> PaymentCancel:
+    """POST the cancel under its own Idempotency-Key and book Toss's answer."""
+    cancel = db.session.get(PaymentCancel, cancel_pk)
+    if cancel is None or cancel.status != CANCEL_PENDING:
+        raise RefundRefusedError()
+    payment = cancel.payment
+    try:
+        truth = toss().cancel_payment(
+            payment.payment_key,
+            cancel.reason,
+            amount=cancel.amount,
+            idempotency_key=cancel.idempotency_key or "",
+        )
+    except TossError as exc:
+        if exc.outcome_unknown:
+            # Keep it reserved and PENDING: reconcile re-sends under the same key.
+            log.warning("refund %s outcome unknown: %r", cancel.id, exc)
+            raise RefundPendingError() from None
+        code = exc.code if isinstance(exc, TossApiError) else "UPSTREAM_UNAVAILABLE"
+        _close_cancel(cancel.id, None, failure_code=code)
+        audit.record(
+            cancel.actor,
+            "payment.refund_failed",
+            f"order:{payment.order.order_id}",
+            amount=cancel.amount,
+            code=code,
+        )
+        raise RefundRefusedError(
+            _("Toss refused the refund (%(code)s). Nothing was refunded.", code=code)
+        ) from None
+    cancel = _close_cancel(cancel.id, truth)
+    audit.record(
+        cancel.actor,
+        "payment.refunded",
+        f"order:{payment.order.order_id}",
+        amount=cancel.amount,
+        reason=cancel.reason,
+        balance=payment.balance_amount,
+    )
+    return cancel
+
+
+def _close_cancel(
+    cancel_pk: int, truth: TossPayment | None, failure_code: str | None = None
+) -> PaymentCancel:
+    """Book a refund's outcome and release its reservation, under the payment lock."""
+    cancel = db.session.get(PaymentCancel, cancel_pk)
+    assert cancel is not None  # noqa: S101 - it was read a moment ago
+    # Lock order, then payment, then cancel: the same order as apply_truth, so a
+    # webhook and a refund cannot deadlock on PostgreSQL.
+    order = orders.lock(Order, cancel.payment.order_pk)
+    payment = orders.lock(Payment, cancel.payment_id)
+    cancel = orders.lock(PaymentCancel, cancel.id)
+    if cancel.status != CANCEL_PENDING:
+        db.session.rollback()
+        return cancel
+    payment.refund_reserved -= cancel.amount
+    if truth is None:
+        cancel.status = CANCEL_FAILED
+        cancel.failure_code = safe_code(failure_code)
+    else:
+        item = next(
+            (
+                c
+                for c in truth.cancels
+                if c.transaction_key == truth.last_transaction_key
+            ),
+            None,
+        )
+        cancel.status = CANCEL_DONE
+        cancel.transaction_key = item.transaction_key if item else None
+        cancel.canceled_at = (item.canceled_at if item else None) or utcnow()
+        payment.balance_amount -= cancel.amount
+        payment.last_transaction_key = truth.last_transaction_key
+        _update_paid_status(order, payment)
+    db.session.commit()
+    return cancel
+
+
+def member_cancel(member: Member, order_id: str) -> PaymentCancel:
+    """A member cancels their own fully paid payment within the allowed days."""
+    order = orders.get_for_member(member, order_id)
+    if not can_member_cancel(order):
+        raise ForbiddenError(
+            _(
+                "This payment can no longer be canceled here. Contact support for a "
+                "refund."
+            )
+        )
+    return refund(order, None, "Canceled by the member", member.email)
+
+
+def can_member_cancel(order: Order, now: datetime | None = None) -> bool:
+    """Policy: a DONE payment with nothing refunded yet, within MEMBER_CANCEL_DAYS."""
+    payment = order.payment
+    if order.status != DONE or payment is None or payment.refund_reserved:
+        return False
+    approved = payment.approved_at or payment.created_at
+    days = current_app.config["MEMBER_CANCEL_DAYS"]
+    return (now or utcnow()) - approved <= timedelta(days=days)

@@ -1,0 +1,234 @@
+"""Pay: new test orders, BrandPay checkout, success/fail redirects, history, receipts."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+from wallet.errors import WalletError
+from wallet.forms import ConfirmForm
+from wallet.models.order import (
+    CONFIRMING,
+    DONE,
+    EXPIRED,
+    MAX_AMOUNT,
+    MAX_ORDER_NAME,
+    MIN_AMOUNT,
+    PENDING,
+    UNKNOWN,
+    Order,
+)
+from wallet.services import orders, payments
+
+bp = Blueprint("pay", __name__, url_prefix="/pay")
+
+# contract §4: Toss's paymentKey is at most 200 printable characters.
+_PAYMENT_KEY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")
+_CODE_RE = re.compile(r"^[A-Z0-9_]{1,64}$")
+HISTORY_PAGE_SIZE = 20
+RECENT_COUNT = 5
+
+
+class NewPaymentForm(FlaskForm):
+    """A test order: a name and an amount in won."""
+
+    order_name = StringField(
+        _l("What is it for?"),
+        validators=[DataRequired(), Length(max=MAX_ORDER_NAME)],
+    )
+    amount = IntegerField(
+        _l("Amount (won)"),
+        validators=[
+            InputRequired(message=_l("Enter an amount in won.")),
+            NumberRange(
+                min=MIN_AMOUNT,
+                max=MAX_AMOUNT,
+                message=_l(
+                    "Enter between %(min)s and %(max)s won (card payments start at "
+                    "100 won, account payments at 200 won).",
+                    min=f"{MIN_AMOUNT:,}",
+                    max=f"{MAX_AMOUNT:,}",
+                ),
+            ),
+        ],
+    )
+
+
+def public_url(endpoint: str, **values: Any) -> str:
+    """An absolute URL Toss sends the browser to: PUBLIC_URL, else this request's host."""
+    base = current_app.config.get("PUBLIC_URL") or request.host_url
+    return base.rstrip("/") + url_for(endpoint, **values)
+
+
+def _brandpay_redirect_url() -> str:
+    # The linking capability owns the BrandPay redirect handler (contract §2).
+    if "wallet.callback" in current_app.view_functions:
+        return public_url("wallet.callback")
+    base = current_app.config.get("PUBLIC_URL") or request.host_url
+    return base.rstrip("/") + "/brandpay/callback"
+
+
+@bp.app_context_processor
+def _recent_payments() -> dict[str, Any]:
+    """`recent_payments()` for the wallet home's block (queried only when used)."""
+
+    def recent_payments() -> list[Order]:
+        if not current_user.is_authenticated:
+            return []
+        return list(orders.page(member_id=current_user.id, limit=RECENT_COUNT).orders)
+
+    return {"recent_payments": recent_payments}
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new() -> ResponseReturnValue:
+    """Create a test order on the server, then go to its checkout."""
+    form = NewPaymentForm()
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("pay/new.html", form=form), status
+    try:
+        order = orders.create_order(
+            form.amount.data or 0, form.order_name.data or "", member=current_user
+        )
+    except orders.InvalidOrderError as exc:
+        form.amount.errors = [exc.message]
+        return render_template("pay/new.html", form=form), exc.status
+    return redirect(url_for("pay.checkout", order_id=order.order_id), code=303)
+
+
+def _checkout_page(
+    order: Order, error: str | None = None, status: int = 200
+) -> ResponseReturnValue:
+    return render_template(
+        "pay/checkout.html",
+        order=order,
+        error=error,
+        client_key=current_app.config.get("TOSS_CLIENT_KEY") or "",
+        redirect_url=_brandpay_redirect_url(),
+        success_url=public_url("pay.success", order_id=order.order_id),
+        fail_url=public_url("pay.fail", order_id=order.order_id),
+    ), status
+
+
+@bp.get("/orders/<order_id>")
+@login_required
+def checkout(order_id: str) -> ResponseReturnValue:
+    """The order and the BrandPay button; settled orders go to their receipt."""
+    order = orders.get_for_member(current_user, order_id)
+    if order.status not in (PENDING, EXPIRED):
+        return redirect(url_for("pay.receipt", order_id=order.order_id))
+    error = None
+    if order.failure_code:
+        error = payments.fail_message(order.failure_code)
+    return _checkout_page(order, error)
+
+
+@bp.get("/orders/<order_id>/success")
+@login_required
+def success(order_id: str) -> ResponseReturnValue:
+    """Toss's successUrl: check the redirect against the order, confirm once."""
+    payment_key = request.args.get("paymentKey", "")
+    if not _PAYMENT_KEY_RE.match(payment_key):
+        raise WalletError(_("The payment reply from Toss was incomplete."))
+    order = payments.confirm(
+        current_user,
+        order_id,
+        payment_key,
+        request.args.get("orderId"),
+        request.args.get("amount", type=int),
+    )
+    return _after_confirm(order)
+
+
+def _after_confirm(order: Order) -> ResponseReturnValue:
+    if order.status in (CONFIRMING, UNKNOWN):
+        # Not an error: the outcome is being checked with Toss.
+        return render_template("pay/pending.html", order=order), 202
+    if order.status == PENDING:
+        return _checkout_page(order, payments.fail_message(order.failure_code))
+    if order.status == DONE:
+        flash(_("Payment complete."), "success")
+    return redirect(url_for("pay.receipt", order_id=order.order_id), code=303)
+
+
+@bp.get("/orders/<order_id>/fail")
+@login_required
+def fail(order_id: str) -> ResponseReturnValue:
+    """Toss's failUrl: say what happened; the order stays payable."""
+    order = orders.get_for_member(current_user, order_id)
+    code = request.args.get("code", "")
+    code = code if _CODE_RE.match(code) else ""
+    if order.status not in (PENDING, EXPIRED):
+        return redirect(url_for("pay.receipt", order_id=order.order_id))
+    # Toss's own message is not shown: the failUrl query is whatever the browser sent.
+    return _checkout_page(order, payments.fail_message(code))
+
+
+@bp.get("/orders/<order_id>/receipt")
+@login_required
+def receipt(order_id: str) -> ResponseReturnValue:
+    """The order's outcome, cancels and Toss's receipt link."""
+    order = payments.refresh_if_unknown(orders.get_for_member(current_user, order_id))
+    if order.status == PENDING:
+        return redirect(url_for("pay.checkout", order_id=order.order_id))
+    return render_template(
+        "pay/receipt.html",
+        order=order,
+        payment=order.payment,
+        can_cancel=payments.can_member_cancel(order),
+        failure=payments.fail_message(order.failure_code)
+        if order.failure_code
+        else None,
+        form=ConfirmForm(),
+    )
+
+
+@bp.post("/orders/<order_id>/cancel")
+@login_required
+def cancel(order_id: str) -> ResponseReturnValue:
+    """The member cancels their own payment in full (policy: payments.can_member_cancel)."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        raise WalletError(_("Your form expired. Reload the page and try again."))
+    try:
+        payments.member_cancel(current_user, order_id)
+    except payments.RefundPendingError as exc:
+        flash(exc.message, "warning")
+    except payments.RefundRefusedError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("The payment was canceled and will be refunded."), "success")
+    return redirect(url_for("pay.receipt", order_id=order_id), code=303)
+
+
+@bp.get("/history")
+@login_required
+def history() -> ResponseReturnValue:
+    """The member's payments, newest first, one keyset page at a time."""
+    result = orders.page(
+        member_id=current_user.id,
+        cursor=request.args.get("after"),
+        limit=HISTORY_PAGE_SIZE,
+    )
+    return render_template(
+        "pay/history.html", page=result, first=not request.args.get("after")
+    )
