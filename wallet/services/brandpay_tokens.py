@@ -237,6 +237,7 @@ def _refresh_with_claim(
                 return _refresh(
                     _require_usable(_load(member_id)), member_id, customer_key
                 )
+        db.session.rollback()  # hand the connection back to the pool while waiting
         if time.monotonic() > deadline:
             raise UpstreamError()
         time.sleep(POLL_SECONDS)
@@ -286,8 +287,9 @@ def _refresh(link: BrandPayLink, member_id: int, customer_key: str) -> _Token:
     )
     db.session.commit()
     if written.rowcount != 1:
-        # Revoked or withdrawn while we refreshed: that decision wins, drop the tokens.
-        raise NotLinkedError()
+        # The row changed under us (revoked, withdrawn, or an overtaking refresher):
+        # what is stored now wins, and our pair is dropped.
+        return _current(_require_usable(_load(member_id)), member_id, customer_key)
     log.info("brandpay: refreshed access token of member %s", member_id)
     return _Token(issued.access_token, seen + 1)
 
