@@ -87,6 +87,64 @@ def audit_verify() -> None:
     click.echo(f"audit log intact ({audit.count()} entries)")
 
 
+@wallet_cli.command("create-merchant")
+@click.argument("name")
+@click.option(
+    "--origin",
+    "origins",
+    multiple=True,
+    required=True,
+    help="Allowed return origin (repeat).",
+)
+@click.option("--webhook-url", default=None, help="Where signed webhooks are POSTed.")
+@click.option(
+    "--staff", "staff", multiple=True, help="Email of a member who sees the dashboard."
+)
+def create_merchant(
+    name: str, origins: tuple[str, ...], webhook_url: str | None, staff: tuple[str, ...]
+) -> None:
+    """Create a merchant; prints its signing secret and first API key once."""
+    from wallet.errors import WalletError
+    from wallet.services import merchants
+
+    try:
+        merchant, secret = merchants.create_merchant(
+            name, list(origins), webhook_url, actor="cli"
+        )
+        _key, raw = merchants.issue_api_key(merchant, "created by CLI", "cli")
+        for email in staff:
+            merchants.add_staff(merchant, email, "cli")
+    except WalletError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(
+        f"merchant {merchant.public_id} created (store these now; they are not shown again)"
+    )
+    click.echo(f"  signing secret ({secret.kid}): {secret.secret}")
+    click.echo(f"  API key: {raw}")
+
+
+@wallet_cli.command("worker")
+@click.option(
+    "--once", is_flag=True, help="Deliver one batch of due webhooks and exit."
+)
+def worker(once: bool) -> None:
+    """Deliver merchant webhooks from the outbox until stopped (run as many as needed)."""
+    import signal
+    import threading
+
+    from flask import current_app
+
+    from wallet.services import outbox
+
+    if once:
+        click.echo(f"{outbox.run_once()} delivery attempts")
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    outbox.run_worker(current_app._get_current_object(), stop)  # type: ignore[attr-defined]
+
+
 wallet_cli.add_command(audit_cli)
 
 

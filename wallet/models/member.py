@@ -51,6 +51,16 @@ class Member(UserMixin, db.Model):  # type: ignore[name-defined,misc]
         """Whether the member may use the admin console."""
         return self.role == "admin"
 
+    @property
+    def is_merchant(self) -> bool:
+        """Whether the member is staff of any merchant (shows the Merchant nav item)."""
+        from wallet.models.merchant import merchant_members
+
+        found = db.session.execute(
+            merchant_members.select().where(merchant_members.c.member_id == self.id)
+        ).first()
+        return found is not None
+
     def set_password(self, password: str) -> None:
         """Hash with scrypt (werkzeug's default KDF)."""
         self.password_hash = generate_password_hash(password, method="scrypt")
