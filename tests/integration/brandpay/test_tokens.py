@@ -83,7 +83,13 @@ def test_tokens_linked_never_in_plaintext_in_db_logs_or_pages(
     who = browser()
     pages = [link(who).get_data(as_text=True)]
     _expire_access_token(app, who.member_id)  # a refresh issues a second pair
-    for path in ("/wallet/methods", "/wallet", "/wallet/link", "/wallet/withdraw"):
+    for path in (
+        "/wallet/methods",
+        "/wallet",
+        "/wallet/link",
+        "/wallet/connect?mode=add",
+        "/wallet/withdraw",
+    ):
         resp = who.client.get(path)
         assert resp.status_code == 200
         pages.append(resp.get_data(as_text=True))
