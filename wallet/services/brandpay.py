@@ -400,8 +400,9 @@ def withdraw(member: Member) -> None:
         ) from None
     except TossError:
         raise UpstreamError(_withdraw_unconfirmed()) from None
-    link = _reload_link(member.id)
-    link.mark_withdrawn(utcnow())
+    link = _reload_link(member.id, lock=True)
+    if link.status in (LINKED, NEEDS_RELINK):  # an admin may have revoked meanwhile
+        link.mark_withdrawn(utcnow())
     db.session.commit()
     audit.record(member.email, "brandpay.withdrawn", f"member:{member.id}")
 
