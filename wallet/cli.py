@@ -56,9 +56,13 @@ def rotate_keys(batch_size: int) -> None:
 )
 def reconcile(min_age: float) -> None:
     """Settle unknown payment outcomes and pending refunds from Toss's truth (cron)."""
+    from flask_babel import force_locale
+
     from wallet.services import payments
 
-    summary = payments.reconcile(min_age=min_age)
+    # No request here: pin the locale so translated messages need no session.
+    with force_locale("en"):
+        summary = payments.reconcile(min_age=min_age)
     for line in summary.details + summary.lines():
         click.echo(line)
 

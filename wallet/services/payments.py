@@ -685,6 +685,8 @@ def can_member_cancel(order: Order, now: datetime | None = None) -> bool:
     payment = order.payment
     if order.status != DONE or payment is None or payment.refund_reserved:
         return False
-    approved = payment.approved_at or payment.created_at
+    # The earlier of Toss's approval time and our own record of it: neither a Toss
+    # clock running ahead nor a late reconcile stretches the window.
+    approved = min(t for t in (payment.approved_at, payment.created_at) if t)
     days = current_app.config["MEMBER_CANCEL_DAYS"]
     return (now or utcnow()) - approved <= timedelta(days=days)

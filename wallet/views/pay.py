@@ -36,6 +36,7 @@ from wallet.models.order import (
     Order,
 )
 from wallet.services import orders, payments
+from wallet.views.wallet import public_url_for
 
 bp = Blueprint("pay", __name__, url_prefix="/pay")
 
@@ -71,18 +72,9 @@ class NewPaymentForm(FlaskForm):
     )
 
 
-def public_url(endpoint: str, **values: Any) -> str:
-    """An absolute URL Toss sends the browser to: PUBLIC_URL, else this request's host."""
-    base = current_app.config.get("PUBLIC_URL") or request.host_url
-    return base.rstrip("/") + url_for(endpoint, **values)
-
-
 def _brandpay_redirect_url() -> str:
     # The linking capability owns the BrandPay redirect handler (contract §2).
-    if "wallet.callback" in current_app.view_functions:
-        return public_url("wallet.callback")
-    base = current_app.config.get("PUBLIC_URL") or request.host_url
-    return base.rstrip("/") + "/brandpay/callback"
+    return public_url_for("wallet.callback")
 
 
 @bp.app_context_processor
@@ -124,8 +116,8 @@ def _checkout_page(
         error=error,
         client_key=current_app.config.get("TOSS_CLIENT_KEY") or "",
         redirect_url=_brandpay_redirect_url(),
-        success_url=public_url("pay.success", order_id=order.order_id),
-        fail_url=public_url("pay.fail", order_id=order.order_id),
+        success_url=public_url_for("pay.success", order_id=order.order_id),
+        fail_url=public_url_for("pay.fail", order_id=order.order_id),
     ), status
 
 
