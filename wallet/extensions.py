@@ -38,9 +38,11 @@ babel = Babel()
 
 def select_locale() -> str | None:
     """The member's language setting first, then the browser's Accept-Language."""
-    from flask import current_app, session
+    from flask import current_app, has_request_context, session
 
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI commands and worker threads
+        return str(current_app.config["BABEL_DEFAULT_LOCALE"])
     chosen = session.get("lang")
     if chosen in languages:
         return str(chosen)

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from wallet.errors import WalletError
+from wallet.extensions import limiter
 from wallet.forms import ConfirmForm
 from wallet.services import brandpay
 
@@ -55,6 +56,7 @@ def link() -> ResponseReturnValue:
 
 @bp.post("/wallet/link")
 @login_required
+@limiter.limit("10 per minute")
 def start_link() -> ResponseReturnValue:
     """Record a pending attempt, then open the SDK page (link or add a method)."""
     mode = request.form.get("mode", "link")
@@ -80,6 +82,7 @@ def connect() -> ResponseReturnValue:
 
 
 @bp.get("/brandpay/callback")
+@limiter.limit("20 per minute")
 def callback() -> ResponseReturnValue:
     """contract §2 redirect `?code&customerKey`: refused unless it is this member's."""
     member = current_user if current_user.is_authenticated else None
