@@ -373,7 +373,7 @@ def apply_truth(order: Order, truth: TossPayment) -> bool:
             balance_amount=truth.total_amount,
             refund_reserved=0,
             approved_at=truth.approved_at,
-            receipt_url=truth.receipt_url,
+            receipt_url=_receipt_url(truth),
             last_transaction_key=truth.last_transaction_key,
         )
         db.session.add(payment)
@@ -386,9 +386,18 @@ def apply_truth(order: Order, truth: TossPayment) -> bool:
         changed |= orders.move(order, DONE, failure_code=None)
     payment = orders.lock(Payment, payment.id)
     changed |= _book_external_cancels(order, payment, truth)
-    if truth.receipt_url and payment.receipt_url != truth.receipt_url:
-        payment.receipt_url = truth.receipt_url
+    receipt_url = _receipt_url(truth)
+    if receipt_url and payment.receipt_url != receipt_url:
+        payment.receipt_url = receipt_url
     return changed
+
+
+def _receipt_url(truth: TossPayment) -> str | None:
+    """Toss's receipt link, only if it is an http(s) URL (it becomes an href)."""
+    url = truth.receipt_url
+    if url and url.startswith(("https://", "http://")) and len(url) <= 500:
+        return url
+    return None
 
 
 def _card_number(truth: TossPayment) -> str | None:

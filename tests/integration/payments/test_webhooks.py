@@ -154,6 +154,16 @@ def test_webhooks_malformed_body_400_json(app: Flask, body: bytes) -> None:
     assert _events(app) == []
 
 
+def test_webhooks_oversized_body_413_not_recorded(app: Flask) -> None:
+    body = b'{"eventType": "X", "data": {"pad": "' + b"a" * 300_000 + b'"}}'
+    resp = app.test_client().post(
+        "/webhooks/toss", data=body, content_type="application/json"
+    )
+    assert resp.status_code == 413
+    assert resp.get_json()["error"]["code"] == "REQUEST_ENTITY_TOO_LARGE"
+    assert _events(app) == []
+
+
 def test_webhooks_refetch_failure_not_200_retry_processes(
     payer: Callable[..., Payer], sandbox: Any
 ) -> None:
