@@ -218,14 +218,22 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
 def page(
     *,
     member_id: int | None = None,
-    statuses: Sequence[str] = HISTORY_STATUSES,
+    merchant_id: int | None = None,
+    statuses: Sequence[str] | None = HISTORY_STATUSES,
     cursor: str | None = None,
     limit: int = 20,
 ) -> Page:
-    """Orders newest first by keyset (created_at, id); payments and cancels eager."""
-    query = select(Order).where(Order.status.in_(statuses))
+    """Orders newest first by keyset (created_at, id); payments and cancels eager.
+
+    Filters: a member's, a merchant's, and `statuses` (None = every status).
+    """
+    query = select(Order)
+    if statuses is not None:
+        query = query.where(Order.status.in_(statuses))
     if member_id is not None:
         query = query.where(Order.member_id == member_id)
+    if merchant_id is not None:
+        query = query.where(Order.merchant_id == merchant_id)
     position = decode_cursor(cursor)
     if position is not None:
         at, pk = position
