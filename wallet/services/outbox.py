@@ -37,6 +37,9 @@ from wallet.services import events, merchants
 log = logging.getLogger(__name__)
 _jitter = secrets.SystemRandom()
 _USER_AGENT = "brandpay-wallet-webhooks/0.1"
+# Order states a merchant hears about: outcomes, not the portal's internal steps
+# (CONFIRMING/UNKNOWN settle into one of these; a reopened PENDING is no news).
+PUBLISHED = frozenset({"DONE", "PARTIAL_CANCELED", "CANCELED", "FAILED", "EXPIRED"})
 
 
 def default_worker_id() -> str:
@@ -67,8 +70,8 @@ def enqueue(merchant: Merchant, event_type: str, data: dict[str, Any]) -> Outbox
 
 @events.on_order_changed
 def record_order_change(order: Any) -> None:
-    """Listener: an order of a merchant with a webhook URL changed → one outbox row."""
-    if getattr(order, "merchant_id", None) is None:
+    """Listener: a merchant order reached an outcome → one outbox row, same transaction."""
+    if getattr(order, "merchant_id", None) is None or order.status not in PUBLISHED:
         return
     merchant = db.session.get(Merchant, order.merchant_id)
     if merchant is None or not merchant.webhook_url:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -10,7 +11,6 @@ from werkzeug.wrappers import Response
 
 from wallet.forms import ConfirmForm
 from wallet.models.merchant import Merchant
-from wallet.security import _set_headers
 from wallet.services import merchants, orders, outbox, wallet_links
 from wallet.views.admin_merchants import KeyForm
 
@@ -23,13 +23,11 @@ _FRAMEABLE = frozenset({"merchant.landing", "merchant.redeem", "pay.checkout"})
 # -- framing ---------------------------------------------------------------------------
 
 
-@bp.after_app_request
 def _frame_ancestors(response: Response) -> Response:
     """Let a merchant that allows framing embed the link flow; every other page: none."""
     merchant = _framing_merchant()
     if merchant is None or not merchant.allow_framing or not merchant.origins:
         return response
-    _set_headers(response)  # the strict defaults first, then open only this directive
     csp = response.headers.get("Content-Security-Policy", "")
     if "frame-ancestors 'none'" in csp:
         response.headers["Content-Security-Policy"] = csp.replace(
@@ -37,6 +35,14 @@ def _frame_ancestors(response: Response) -> Response:
         )
         response.headers.pop("X-Frame-Options", None)  # CSP is the finer control
     return response
+
+
+@bp.record_once
+def _register_framing(state: BlueprintSetupState) -> None:
+    # after_request hooks run in reverse order of registration; putting this one first
+    # in the list makes it run last, after security's default headers (frame-ancestors
+    # 'none', X-Frame-Options DENY) are set, so it can relax them for this page only.
+    state.app.after_request_funcs.setdefault(None, []).insert(0, _frame_ancestors)
 
 
 def _framing_merchant() -> Merchant | None:

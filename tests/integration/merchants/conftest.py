@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from joserfc import jwt
 from joserfc.jwk import OctKey
 from sqlalchemy import select
+from werkzeug.datastructures import Headers
 from werkzeug.serving import make_server
 
 from tests.conftest import csrf_token
@@ -193,7 +194,7 @@ def receiver() -> Iterator[Receiver]:
             time.sleep(state.delay)
         with state.lock:
             state.received.append(
-                {"headers": dict(request.headers), "body": request.get_data()}
+                {"headers": Headers(request.headers), "body": request.get_data()}
             )
             status = state.statuses.pop(0) if state.statuses else 204
         return "", status

@@ -1,0 +1,211 @@
+"""A tiny merchant shop that sells through the BrandPay wallet portal.
+
+It shows the three things a merchant integrates (see docs/merchants.md):
+
+1. server side, create an order and a signed wallet link with the portal's API, and put
+   the link in the embed button (`static/js/embed.js` of the portal opens it);
+2. when the member comes back, verify the signed result on the return URL before
+   believing it;
+3. receive webhooks and verify their Standard-Webhooks signature.
+
+It depends on nothing from the `wallet` package: only Flask, requests and joserfc.
+
+Run it next to `make run` (values from `flask wallet create-merchant`):
+
+    SHOP_PORTAL_URL=http://127.0.0.1:5000 SHOP_API_KEY=bpk_... \\
+    SHOP_SIGNING_SECRET=whsec_... SHOP_MERCHANT_ID=mch_... \\
+    python examples/merchant_shop.py     # serves http://127.0.0.1:5050
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import time
+import uuid
+from typing import Any
+
+import requests
+from flask import Flask, abort, current_app, render_template_string, request
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import OctKey
+
+TIMEOUT = (3.05, 10.0)
+WEBHOOK_TOLERANCE = 5 * 60  # seconds; older or future-dated webhooks are refused
+RESULT_ISSUER = "brandpay-wallet"
+
+PRODUCT = {"name": "Green tea, 100 g", "amount": 12300}
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Example shop</title></head>
+<body>
+<h1>{{ product.name }}</h1>
+<p>{{ "{:,}".format(product.amount) }} won</p>
+<a href="{{ link.url }}" data-brandpay-wallet="popup" target="_blank" rel="noopener">Pay with BrandPay Wallet</a>
+<script src="{{ portal }}/static/js/embed.js" async></script>
+</body></html>"""
+
+RESULT = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Example shop</title></head>
+<body><h1>{{ title }}</h1><p>{{ text }}</p></body></html>"""
+
+
+class ResultError(ValueError):
+    """A result or webhook that did not verify."""
+
+
+def key_bytes(secret: str) -> bytes:
+    """The HMAC key in a `whsec_` secret: the base64 after the prefix."""
+    return base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+
+
+def verify_result(secret: str, merchant_id: str, token: str) -> dict[str, Any]:
+    """Check the portal's signed result (JWS HS256) and return its claims."""
+    try:
+        verified = jwt.decode(
+            token, OctKey.import_key(key_bytes(secret)), algorithms=["HS256"]
+        )
+    except (JoseError, ValueError) as exc:
+        raise ResultError("signature") from exc
+    claims = verified.claims
+    registry = jwt.JWTClaimsRegistry(
+        leeway=30,
+        iss={"essential": True, "value": RESULT_ISSUER},
+        aud={"essential": True, "value": merchant_id},
+        exp={"essential": True},
+        order_id={"essential": True},
+        status={"essential": True},
+        amount={"essential": True},
+    )
+    try:
+        registry.validate(claims)
+    except JoseError as exc:
+        raise ResultError("claims") from exc
+    return dict(claims)
+
+
+def verify_webhook(
+    secrets_: list[str], headers: Any, body: bytes, now: float | None = None
+) -> str:
+    """Standard Webhooks: HMAC-SHA256 of "{id}.{timestamp}.{body}"; returns the id."""
+    msg_id = headers.get("webhook-id", "")
+    stamp = headers.get("webhook-timestamp", "")
+    offered = headers.get("webhook-signature", "").split()
+    if not msg_id or not stamp.isdigit():
+        raise ResultError("headers")
+    if abs((now or time.time()) - int(stamp)) > WEBHOOK_TOLERANCE:
+        raise ResultError("timestamp")  # a replayed old delivery
+    signed = f"{msg_id}.{stamp}.".encode() + body
+    for secret in secrets_:
+        expected = base64.b64encode(
+            hmac.new(key_bytes(secret), signed, hashlib.sha256).digest()
+        ).decode()
+        for candidate in offered:
+            version, _, sig = candidate.partition(",")
+            if version == "v1" and hmac.compare_digest(sig, expected):
+                return msg_id
+    raise ResultError("signature")
+
+
+def create_shop(
+    portal_url: str,
+    api_key: str,
+    signing_secret: str,
+    merchant_id: str,
+    public_url: str = "http://127.0.0.1:5050",
+) -> Flask:
+    """The shop app; tests serve it on a free port and set SHOP_PUBLIC_URL."""
+    app = Flask(__name__)
+    app.config.update(
+        SHOP_PORTAL_URL=portal_url.rstrip("/"),
+        SHOP_API_KEY=api_key,
+        SHOP_SIGNING_SECRETS=[signing_secret],
+        SHOP_MERCHANT_ID=merchant_id,
+        SHOP_PUBLIC_URL=public_url.rstrip("/"),
+    )
+    app.extensions["shop_webhooks"] = []  # message ids seen (a real shop: its DB)
+
+    def api(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = requests.post(
+            current_app.config["SHOP_PORTAL_URL"] + "/api/v1" + path,
+            json=body,
+            headers={
+                "Authorization": "Bearer " + current_app.config["SHOP_API_KEY"],
+                "Idempotency-Key": str(uuid.uuid4()),
+            },
+            timeout=TIMEOUT,
+        )
+        if response.status_code >= 300:
+            abort(502)
+        return response.json()  # type: ignore[no-any-return]
+
+    @app.get("/")
+    def product() -> str:
+        """The product page with a fresh order and its signed wallet link."""
+        order = api(
+            "/orders",
+            {
+                "amount": PRODUCT["amount"],
+                "order_name": PRODUCT["name"],
+                "return_url": current_app.config["SHOP_PUBLIC_URL"] + "/return",
+            },
+        )
+        link = api(f"/orders/{order['order_id']}/wallet-links", {})
+        return render_template_string(
+            PAGE,
+            product=PRODUCT,
+            link=link,
+            portal=current_app.config["SHOP_PORTAL_URL"],
+        )
+
+    @app.get("/return")
+    def back() -> tuple[str, int]:
+        """The member is back: believe only a result that verifies."""
+        try:
+            claims = verify_result(
+                current_app.config["SHOP_SIGNING_SECRETS"][0],
+                current_app.config["SHOP_MERCHANT_ID"],
+                request.args.get("wallet_result", ""),
+            )
+        except ResultError:
+            return render_template_string(
+                RESULT,
+                title="We could not verify this payment",
+                text="Please check your order status.",
+            ), 400
+        return render_template_string(
+            RESULT,
+            title=f"Order {claims['order_id']}: {claims['status']}",
+            text=f"{claims['amount']:,} won",
+        ), 200
+
+    @app.post("/webhooks")
+    def webhook() -> tuple[str, int]:
+        """Signed webhook in; duplicates (same webhook-id) are acknowledged, not redone."""
+        try:
+            msg_id = verify_webhook(
+                current_app.config["SHOP_SIGNING_SECRETS"],
+                request.headers,
+                request.get_data(),
+            )
+        except ResultError:
+            return "bad signature", 400
+        seen = current_app.extensions["shop_webhooks"]
+        if msg_id not in seen:
+            seen.append(msg_id)
+        return "", 204
+
+    return app
+
+
+if __name__ == "__main__":  # pragma: no cover - manual demo
+    shop = create_shop(
+        os.environ["SHOP_PORTAL_URL"],
+        os.environ["SHOP_API_KEY"],
+        os.environ["SHOP_SIGNING_SECRET"],
+        os.environ["SHOP_MERCHANT_ID"],
+    )
+    shop.run(port=5050)
