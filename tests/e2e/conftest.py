@@ -30,11 +30,15 @@ CHROMIUM_ARGS = [
 def browser() -> Iterator[Any]:
     """One headless chromium for the session."""
     if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
-        pytest.skip("chromium is not installed (make test / .ci/run install it with apt-get)")
+        pytest.skip(
+            "chromium is not installed (make test / .ci/run install it with apt-get)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        instance = pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         yield instance
         instance.close()
 
@@ -42,14 +46,18 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A fresh browser context and page per test; a screenshot is kept if the test fails."""
-    context = browser.new_context(locale="en-US", viewport={"width": 1100, "height": 900})
+    context = browser.new_context(
+        locale="en-US", viewport={"width": 1100, "height": 900}
+    )
     context.set_default_timeout(15_000)
     pg = context.new_page()
     yield pg
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}-FAILED.png"), full_page=True)
+        pg.screenshot(
+            path=str(ARTIFACTS / f"{request.node.name}-FAILED.png"), full_page=True
+        )
     context.close()
 
 
@@ -65,10 +73,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def shot(page: Any, request: pytest.FixtureRequest) -> Any:
     """Save a numbered, named screenshot of the current page as a test artifact."""
     counter = {"n": 0}
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for old in ARTIFACTS.glob(f"{request.node.name}-*.png"):
+        old.unlink()  # a shorter re-run must not leave stale steps behind
 
     def _shot(name: str) -> Path:
         counter["n"] += 1
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{request.node.name}-{counter['n']:02d}-{name}.png"
         page.screenshot(path=str(path), full_page=True)
         return path
@@ -93,3 +103,19 @@ def assert_accessible(page: Any) -> Any:
         assert bad == [], f"accessibility violations on {label or page.url}: {bad}"
 
     return _check
+
+
+@pytest.fixture
+def js_errors(page: Any) -> list[str]:
+    """Uncaught script errors and console errors of every page the test visits."""
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(f"console: {msg.text} ({msg.location.get('url')})")
+            if msg.type == "error"
+            else None
+        ),
+    )
+    return errors
