@@ -585,26 +585,12 @@ def return_url_of(order: Order) -> str | None:
 
 
 def orders_page(merchant: Merchant, cursor: str | None, limit: int) -> Any:
-    """The merchant's orders newest first, keyset on (created_at, id) like history."""
-    from sqlalchemy import and_, or_
-
+    """The merchant's orders in every status, newest first, keyset-paginated."""
     from wallet.services import orders
 
-    query = select(Order).where(Order.merchant_id == merchant.id)
-    position = orders.decode_cursor(cursor)
-    if position is not None:
-        at, pk = position
-        query = query.where(
-            or_(Order.created_at < at, and_(Order.created_at == at, Order.id < pk))
-        )
-    rows = list(
-        db.session.scalars(
-            query.order_by(Order.created_at.desc(), Order.id.desc()).limit(limit + 1)
-        )
+    return orders.page(
+        merchant_id=merchant.id, statuses=None, cursor=cursor, limit=limit
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return orders.Page(rows, orders.encode_cursor(rows[-1]) if more and rows else None)
 
 
 def refund(

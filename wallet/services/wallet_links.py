@@ -232,6 +232,13 @@ def verify_link(token: str, actor: str) -> VerifiedLink:
                 merchant,
                 order=order.order_id,
             )
+        if not order.is_payable:
+            raise _refuse(
+                LinkError(_("This order can no longer be paid."), status=409),
+                actor,
+                merchant,
+                order=order.order_id,
+            )
     return VerifiedLink(merchant, action, jti, return_url, order, ceiling)
 
 
@@ -300,13 +307,6 @@ def redeem_pay_link(token: str, member: Member) -> Order:
     if link.action != "pay" or link.order is None:
         raise LinkError(_("This link is not a payment link."))
     order = link.order
-    if not order.is_payable:
-        raise _refuse(
-            LinkError(_("This order can no longer be paid."), status=409),
-            member.email,
-            link.merchant,
-            order=order.order_id,
-        )
     # Guarded bind: an order already taken by somebody else stays theirs, even if two
     # members race with two different links for it.
     bound = db.session.execute(
@@ -386,10 +386,9 @@ def return_url_for(order: Order, member: Member) -> str:
     if order.member_id != member.id or order.merchant_id is None:
         raise LinkError(_("We could not find that order."), status=404)
     merchant = db.session.get(Merchant, order.merchant_id)
-    extra = db.session.get(MerchantOrder, order.id)
     target = (
-        merchants.allowed_return_url(merchant, extra.return_url)
-        if merchant is not None and extra is not None
+        merchants.allowed_return_url(merchant, merchants.return_url_of(order))
+        if merchant is not None
         else None
     )
     if merchant is None or target is None:

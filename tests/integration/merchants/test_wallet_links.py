@@ -22,7 +22,8 @@ from tests.integration.merchants.conftest import SHOP, Shop, load_order
 from wallet.extensions import db
 from wallet.models.audit import AuditEvent
 from wallet.models.merchant import WalletLinkUse
-from wallet.services import merchants
+from wallet.models.order import EXPIRED
+from wallet.services import merchants, orders
 
 MemberClient = Callable[..., tuple[FlaskClient, int]]
 
@@ -175,6 +176,20 @@ def test_link_bad_claims_refused_with_clear_page(
     assert text in resp.get_data(as_text=True)
     assert len(_refusals(app)) == 1
     assert load_order(app, order_id).member_id is None
+
+
+def test_link_for_order_no_longer_payable_409(
+    app: Flask, shop: Shop, new_order: Callable[..., str], member_client: MemberClient
+) -> None:
+    order_id = new_order()
+    with app.app_context():
+        assert orders.move(orders.find(order_id), EXPIRED)
+        db.session.commit()
+    client, _ = member_client()
+    resp = client.get(f"/l/{shop.sign(shop.pay_claims(order_id, 12300))}")
+    assert resp.status_code == 409
+    assert "can no longer be paid" in resp.get_data(as_text=True)
+    assert _uses(app) == 0
 
 
 def test_link_wrong_merchant_refused_403(
