@@ -289,3 +289,29 @@ def test_confirm_stuck_confirming_younger_than_min_age_untouched(
     assert "orders checked: 0" in result.output
     assert len(sandbox.calls()) == before
     assert p.order(order_id).status == "CONFIRMING"
+
+
+def test_confirm_missing_payment_key_400_order_untouched(
+    payer: Callable[..., Payer], confirm_calls: ConfirmCalls
+) -> None:
+    p = payer()
+    order_id = p.new_order(5000)
+    resp = p.client.get(
+        f"/pay/orders/{order_id}/success?orderId={order_id}&amount=5000"
+    )
+    assert resp.status_code == 400
+    assert "incomplete" in resp.get_data(as_text=True)
+    assert p.order(order_id).status == "PENDING"
+    assert confirm_calls(order_id) == []
+
+
+def test_confirm_someone_elses_redirect_404_nothing_confirmed(
+    payer: Callable[..., Payer], confirm_calls: ConfirmCalls
+) -> None:
+    owner, other = payer(), payer()
+    order_id = owner.new_order(5000)
+    location = owner.authorize(order_id)
+    resp = other.client.get(path_of(location))
+    assert resp.status_code == 404
+    assert owner.order(order_id).status == "PENDING"
+    assert confirm_calls(order_id) == []
