@@ -148,6 +148,8 @@ def idempotent(view: View) -> Callable[..., ResponseReturnValue]:
                     "Send an Idempotency-Key header of 1 to 255 visible ASCII characters."
                 )
             )
+        if (request.content_length or 0) > _MAX_BODY:
+            raise ApiRequestError(_("The request body is too large."))
         try:
             parsed = json.loads(request.get_data(cache=True) or b"{}")
         except (ValueError, RecursionError):

@@ -119,7 +119,15 @@ def test_api_create_order_bad_body_400_nothing_stored(
 
 
 @pytest.mark.parametrize(
-    "raw", [b"{not json", b"", b"[" * 5000 + b"]" * 5000, b"\xff\xfe", b"null"]
+    "raw",
+    [
+        b"{not json",
+        b"",
+        b"[" * 5000 + b"]" * 5000,
+        b"\xff\xfe",
+        b"null",
+        b'{"order_name": "' + b"x" * 20000 + b'"}',
+    ],
 )
 def test_api_create_order_malformed_json_400(app: Flask, api: Api, raw: bytes) -> None:
     resp = api("POST", "/orders", data=raw, content_type="application/json")
