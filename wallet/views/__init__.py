@@ -1,9 +1,32 @@
-"""Blueprints, thin: parse input, call one service, render/redirect/JSON."""
+"""Blueprints, thin: parse input, call one service, render/redirect/JSON.
+
+The admin_* modules add their routes to `admin.bp`; importing them registers the routes.
+"""
 
 from __future__ import annotations
 
-from wallet.views import admin, admin_audit, admin_links, auth, portal, wallet  # noqa: F401 (admin_*: routes on admin.bp)
-from wallet.views import admin_payments, pay, webhooks  # noqa: F401 (issue 5)
-from wallet.views import admin_merchants, merchant, merchant_api  # noqa: F401 (issue 6)
+from wallet.views import (  # noqa: F401 (admin_* are imported for their routes)
+    admin,
+    admin_audit,
+    admin_links,
+    admin_merchants,
+    admin_payments,
+    auth,
+    merchant,
+    merchant_api,
+    pay,
+    portal,
+    wallet,
+    webhooks,
+)
 
-BLUEPRINTS = (auth.bp, portal.bp, admin.bp, wallet.bp, pay.bp, webhooks.bp, merchant.bp, merchant_api.bp)
+BLUEPRINTS = (
+    auth.bp,
+    portal.bp,
+    admin.bp,
+    wallet.bp,
+    pay.bp,
+    webhooks.bp,
+    merchant.bp,
+    merchant_api.bp,
+)
