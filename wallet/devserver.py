@@ -1,11 +1,16 @@
-"""`make run`: the portal on :5000 and the Toss sandbox on :5001, in one process."""
+"""`make run`: the portal on :5000, the Toss sandbox on :5001 and the example shop on
+:5002, in one process, with demo data and the merchant webhook worker."""
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
+from flask import Flask
 from werkzeug.serving import make_server, run_simple
 
 from wallet import ROOT, create_app
@@ -13,40 +18,118 @@ from wallet import ROOT, create_app
 HOST = os.environ.get("WALLET_HOST", "127.0.0.1")
 PORTAL_PORT = int(os.environ.get("WALLET_PORT", "5000"))
 SANDBOX_PORT = int(os.environ.get("WALLET_SANDBOX_PORT", "5001"))
+SHOP_PORT = int(os.environ.get("WALLET_SHOP_PORT", "5002"))
+
+log = logging.getLogger("wallet.devserver")
 
 
-def _start_sandbox(portal_url: str) -> str | None:
-    """Serve the sandbox in a background thread unless real Toss is configured."""
-    if os.environ.get("WALLET_TOSS_API_BASE"):
-        return None  # pointed at another Toss (real or a separately run sandbox)
+def _serve(app: Any, port: int, name: str) -> str | None:
+    """Serve a WSGI app on HOST:port in a daemon thread; None if the port is taken."""
+    try:
+        server = make_server(HOST, port, app, threaded=True)
+    except OSError as exc:
+        print(f"  ! {name} not started: port {port} is busy ({exc.strerror})")
+        return None
+    threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
+    return f"http://{HOST}:{port}"
+
+
+def _start_sandbox(portal_url: str, instance: Path) -> str | None:
+    """Serve the sandbox (state in instance/sandbox.sqlite3) in a background thread."""
     from wallet.sandbox import create_app as create_sandbox
 
-    instance = ROOT / "instance"
-    instance.mkdir(exist_ok=True)
     sandbox = create_sandbox(
         {
-            "SANDBOX_DATABASE": str(Path(instance) / "sandbox.sqlite3"),
+            "SANDBOX_DATABASE": str(instance / "sandbox.sqlite3"),
             "SANDBOX_WEBHOOK_URL": f"{portal_url}/webhooks/toss",
             "SANDBOX_PUBLIC_URL": f"http://{HOST}:{SANDBOX_PORT}",
         }
     )
-    server = make_server(HOST, SANDBOX_PORT, sandbox, threaded=True)
-    threading.Thread(target=server.serve_forever, name="sandbox", daemon=True).start()
-    return f"http://{HOST}:{SANDBOX_PORT}"
+    return _serve(sandbox, SANDBOX_PORT, "sandbox")
+
+
+def _load_shop_factory() -> Any:
+    """examples/merchant_shop.py's create_shop (the examples folder is not a package)."""
+    path = ROOT / "examples" / "merchant_shop.py"
+    spec = importlib.util.spec_from_file_location("merchant_shop", path)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.create_shop
+
+
+def _seed(app: Flask, portal_url: str, sandbox_url: str | None) -> list[str]:
+    """Demo member, wallet, history and merchant + shop; never stops `make run`."""
+    # The sandbox's access log would bury the banner under the seeding's requests.
+    access_log = logging.getLogger("werkzeug")
+    level = access_log.level
+    access_log.setLevel(logging.WARNING)
+    try:
+        # A request context: services build URLs and translate as in a request.
+        with app.test_request_context("/", base_url=portal_url):
+            return _seed_demo(app, portal_url, sandbox_url)
+    finally:
+        access_log.setLevel(level or logging.INFO)  # werkzeug would default to INFO
+
+
+def _seed_demo(app: Flask, portal_url: str, sandbox_url: str | None) -> list[str]:
+    from wallet.services import demo
+
+    lines: list[str] = []
+    shop_url = f"http://{HOST}:{SHOP_PORT}"
+    demo.seed()
+    if sandbox_url:
+        try:
+            client_key = app.config["TOSS_CLIENT_KEY"]
+            lines.append(demo.seed_wallet(sandbox_url, portal_url, client_key))
+        except Exception as exc:  # the demo is a nicety; the portal still runs
+            log.exception("demo wallet not seeded")
+            lines.append(f"! demo wallet not seeded: {exc!r}")
+    try:
+        store = Path(app.instance_path) / "demo-merchant.json"
+        merchant = demo.seed_merchant(shop_url, store)
+        shop = _load_shop_factory()(
+            portal_url,
+            merchant.api_key,
+            merchant.signing_secret,
+            merchant.public_id,
+            public_url=shop_url,
+        )
+    except Exception as exc:
+        log.exception("demo merchant not seeded")
+        return [*lines, f"! demo merchant or shop not started: {exc!r}"]
+    if _serve(shop, SHOP_PORT, "example-shop"):
+        lines.append(f"example shop  {shop_url}/  (merchant {merchant.public_id})")
+        lines.append(f"shop API key  {merchant.api_key}")
+    return lines
 
 
 def main() -> None:
-    """Start both servers and print where they are."""
-    portal_url = f"http://{HOST}:{PORTAL_PORT}"
-    sandbox_url = _start_sandbox(portal_url)
-    app = create_app()
-    app.config.setdefault("PUBLIC_URL", portal_url)
-    from wallet.services import demo
+    """Start everything, seed the demo, print where things are."""
+    from wallet.services import demo, outbox
 
-    print("\n  BrandPay wallet portal")
-    print(f"    portal   {portal_url}/")
+    portal_url = f"http://{HOST}:{PORTAL_PORT}"
+    # Our own sandbox unless WALLET_TOSS_API_BASE points at another Toss (real or not).
+    own_sandbox = not os.environ.get("WALLET_TOSS_API_BASE")
+    overrides = (
+        {"TOSS_API_BASE": f"http://{HOST}:{SANDBOX_PORT}"} if own_sandbox else {}
+    )
+    app = create_app(overrides=overrides)
+    if not app.config.get("PUBLIC_URL"):
+        app.config["PUBLIC_URL"] = portal_url
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    sandbox_url = _start_sandbox(portal_url, instance) if own_sandbox else None
+    notes = _seed(app, portal_url, sandbox_url)
+    outbox.start_worker_thread(app)  # merchant webhooks, delivered in this process
+
+    print("\n  BrandPay wallet portal (development)")
+    print(f"    portal        {portal_url}/")
     if sandbox_url:
-        print(f"    sandbox  {sandbox_url}/  (offline Toss emulator)")
+        print(f"    sandbox       {sandbox_url}/  (offline Toss emulator; PIN 123456)")
+    for line in notes:
+        print(f"    {line}")
     print("    logins:")
     for line in demo.describe():
         print(f"    {line}")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,10 +79,11 @@ def shot(page: Any, request: pytest.FixtureRequest) -> Any:
     for old in ARTIFACTS.glob(f"{request.node.name}-*.png"):
         old.unlink()  # a shorter re-run must not leave stale steps behind
 
-    def _shot(name: str) -> Path:
+    def _shot(name: str, on: Any = None) -> Path:
+        """Screenshot `on` (a popup, say), else the test's page."""
         counter["n"] += 1
         path = ARTIFACTS / f"{request.node.name}-{counter['n']:02d}-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        (on or page).screenshot(path=str(path), full_page=True)
         return path
 
     return _shot
@@ -93,29 +96,72 @@ def assert_accessible(page: Any) -> Any:
 
     axe = Axe()
 
-    def _check(label: str = "") -> None:
-        results = axe.run(page)
+    def _check(label: str = "", on: Any = None) -> None:
+        results = axe.run(on or page)
         bad = [
             f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
             for v in results.response["violations"]
             if v["impact"] in ("serious", "critical")
         ]
-        assert bad == [], f"accessibility violations on {label or page.url}: {bad}"
+        where = label or (on or page).url
+        assert bad == [], f"accessibility violations on {where}: {bad}"
 
     return _check
 
 
 @pytest.fixture
 def js_errors(page: Any) -> list[str]:
-    """Uncaught script errors and console errors of every page the test visits."""
+    """Uncaught script errors and console errors of the test's page and its popups."""
     errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
-    page.on(
-        "console",
-        lambda msg: (
-            errors.append(f"console: {msg.text} ({msg.location.get('url')})")
-            if msg.type == "error"
-            else None
-        ),
-    )
+
+    def console(msg: Any) -> None:
+        where = msg.location.get("url", "")
+        # Browsers ask every origin for /favicon.ico on their own; not a page's fault.
+        if msg.type == "error" and not where.endswith("/favicon.ico"):
+            errors.append(f"console: {msg.text} ({where})")
+
+    def watch(pg: Any) -> None:
+        pg.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+        pg.on("console", console)
+
+    watch(page)
+    page.context.on("page", watch)
     return errors
+
+
+@dataclass
+class ShopSite:
+    """The example shop served on its own loopback port, as the demo merchant."""
+
+    url: str
+    app: Any
+    merchant_id: str
+
+
+@pytest.fixture
+def example_shop(app: Any, live_portal: str, tmp_path: Path) -> Iterator[ShopSite]:
+    """examples/merchant_shop.py on a free port, set up by the `make run` demo's code."""
+    from werkzeug.serving import make_server
+
+    from examples.merchant_shop import create_shop
+    from wallet.services import demo
+
+    holder: dict[str, Any] = {}
+    server = make_server(
+        "127.0.0.1", 0, lambda env, start: holder["app"](env, start), threaded=True
+    )
+    url = f"http://127.0.0.1:{server.server_port}"  # the merchant's allowed origin
+    with app.test_request_context("/", base_url=live_portal):
+        merchant = demo.seed_merchant(url, tmp_path / "demo-merchant.json")
+    holder["app"] = create_shop(
+        live_portal,
+        merchant.api_key,
+        merchant.signing_secret,
+        merchant.public_id,
+        public_url=url,
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield ShopSite(url, holder["app"], merchant.public_id)
+    server.shutdown()
+    thread.join(timeout=5)
