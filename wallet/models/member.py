@@ -14,8 +14,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wallet.extensions import db
 from wallet.models._types import UTCDateTime, utcnow
 
-# contract §10: the SDK's own rule for customerKey.
-CUSTOMER_KEY_RE = re.compile(r"^[A-Za-z0-9\-_=.@]{2,50}$")
+# contract §10: the SDK's own rule for customerKey (\Z: "$" would let a trailing
+# newline through `.match`).
+CUSTOMER_KEY_RE = re.compile(r"^[A-Za-z0-9\-_=.@]{2,50}\Z")
 ROLES = ("member", "admin")
 
 

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from wallet.models.payment import Payment
 
 # contract §10: 6-64 chars; confirm only accepts [A-Za-z0-9_-], so that is all we make.
-ORDER_ID_RE = re.compile(r"^[A-Za-z0-9_-]{6,64}$")
+# \Z, not "$": "$" also matches before a trailing newline.
+ORDER_ID_RE = re.compile(r"^[A-Za-z0-9_-]{6,64}\Z")
 MIN_AMOUNT = 100  # contract §9: the lowest method minimum (card 100, account 200 KRW)
 MAX_AMOUNT = 100_000_000  # a sanity cap for test orders; not a Toss rule
 MAX_ORDER_NAME = 100  # what the hosted pay page accepts
