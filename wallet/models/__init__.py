@@ -6,6 +6,7 @@ from wallet.models.audit import AuditEvent
 from wallet.models.brandpay_link import BrandPayLink, LinkAttempt  # noqa: F401
 from wallet.models.member import Member
 from wallet.models.merchant import Merchant, MerchantApiKey  # noqa: F401
+from wallet.models.notice import MemberNotice  # noqa: F401
 from wallet.models.order import Order  # noqa: F401
 from wallet.models.outbox import OutboxEvent, WebhookDelivery  # noqa: F401
 from wallet.models.payment import Payment, PaymentCancel, TossWebhookEvent  # noqa: F401

@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wallet.extensions import db
@@ -20,6 +20,8 @@ class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
     """One security-relevant event; `seq` is unique so the chain cannot fork."""
 
     __tablename__ = "audit_events"
+    # The admin member page lists one subject's entries newest first (migration 0005).
+    __table_args__ = (Index("ix_audit_events_subject_seq", "subject", "seq"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, unique=True)

@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, Integer, String
+from sqlalchemy import CheckConstraint, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -30,7 +30,16 @@ class Member(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     """A portal account."""
 
     __tablename__ = "members"
-    __table_args__ = (CheckConstraint("role IN ('member', 'admin')", name="role"),)
+    __table_args__ = (
+        CheckConstraint("role IN ('member', 'admin')", name="role"),
+        # Admin search by email prefix (LIKE 'abc%'): PostgreSQL only uses a btree for
+        # LIKE with pattern ops under a non-C collation (migration 0005).
+        Index(
+            "ix_members_email_pattern",
+            "email",
+            postgresql_ops={"email": "varchar_pattern_ops"},
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
