@@ -1,0 +1,137 @@
+"""Every main page, with the demo's data: no serious accessibility violation (axe), and
+nothing wider than a phone's screen at 390 px (WCAG 1.4.10 reflow)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from tests.e2e import steps
+from wallet.extensions import db
+from wallet.models.order import Order
+from wallet.services import demo
+
+pytestmark = pytest.mark.e2e
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1100, "height": 900}
+_OVERFLOW = (
+    "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+)
+
+
+@pytest.fixture
+def seeded(app: Flask, live_portal: str, sandbox: Any, tmp_path: Any) -> dict[str, Any]:
+    """The `make run` demo data in this test's database; ids the pages need."""
+    with app.test_request_context("/", base_url=live_portal):
+        demo.seed()
+        demo.seed_wallet(sandbox.base_url, live_portal, sandbox.client_key)
+        shop = demo.seed_merchant("http://127.0.0.1:5002", tmp_path / "demo.json")
+        partial = db.session.scalars(
+            select(Order).filter_by(order_name="Ceramic teapot")
+        ).one()
+        return {"order_id": partial.order_id, "merchant": shop.public_id}
+
+
+def _check_pages(
+    page: Any,
+    portal: str,
+    paths: list[tuple[str, str]],
+    shot: Callable[..., Any],
+    assert_accessible: Callable[..., None],
+) -> None:
+    """Visit each page: screenshot + axe on a desktop, then the reflow check on a phone."""
+    wide = []
+    for name, path in paths:
+        page.set_viewport_size(DESKTOP)
+        response = page.goto(portal + path)
+        assert response.status < 500, f"{path}: {response.status}"
+        shot(name)
+        assert_accessible(name)
+        page.set_viewport_size(PHONE)
+        overflow = page.evaluate(_OVERFLOW)
+        if overflow > 0:
+            shot(f"{name}-phone")
+            wide.append((path, overflow))
+    assert wide == [], f"pages wider than a phone (path, extra px): {wide}"
+
+
+def _log_in_as(page: Any, portal: str, account: tuple[str, str]) -> None:
+    page.context.clear_cookies()
+    page.goto(f"{portal}/auth/login")
+    steps.log_in(page, portal, *account)
+    page.wait_for_url(f"{portal}/wallet")
+
+
+def test_pages_anonymous_and_member_accessible_and_fit_phone(
+    page: Any,
+    live_portal: str,
+    seeded: dict[str, Any],
+    shot: Callable[..., Any],
+    assert_accessible: Callable[..., None],
+) -> None:
+    anonymous = [("login", "/auth/login"), ("register", "/auth/register")]
+    _check_pages(page, live_portal, anonymous, shot, assert_accessible)
+
+    _log_in_as(page, live_portal, demo.DEMO_MEMBER)
+    order = seeded["order_id"]
+    member_pages = [
+        ("wallet", "/wallet"),
+        ("methods", "/wallet/methods"),
+        ("link", "/wallet/link"),
+        ("withdraw", "/wallet/withdraw"),
+        ("history", "/pay/history"),
+        ("receipt-partial", f"/pay/orders/{order}/receipt"),
+        ("new-payment", "/pay/new"),
+        ("not-found", "/no/such/page"),
+    ]
+    _check_pages(page, live_portal, member_pages, shot, assert_accessible)
+
+    # A form with errors: messages tied to their fields, still accessible.
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{live_portal}/pay/new")
+    page.get_by_label("Amount (won)").fill("50")
+    page.get_by_role("button", name="Continue to payment").click()
+    amount = page.get_by_label("Amount (won)")
+    assert amount.get_attribute("aria-invalid") == "true"
+    assert (
+        "Enter between"
+        in page.locator(
+            "#" + amount.get_attribute("aria-describedby").split()[-1]
+        ).inner_text()
+    )
+    shot("new-payment-errors")
+    assert_accessible("new payment with errors")
+
+
+def test_pages_admin_and_merchant_accessible_and_fit_phone(
+    page: Any,
+    live_portal: str,
+    seeded: dict[str, Any],
+    shot: Callable[..., Any],
+    assert_accessible: Callable[..., None],
+) -> None:
+    _log_in_as(page, live_portal, demo.DEMO_ADMIN)
+    admin_pages = [
+        ("admin", "/admin/"),
+        ("admin-members", "/admin/members"),
+        ("admin-payments", "/admin/payments"),
+        ("admin-payment", f"/admin/payments/{seeded['order_id']}"),
+        ("admin-merchants", "/admin/merchants"),
+        ("admin-audit", "/admin/audit"),
+    ]
+    _check_pages(page, live_portal, admin_pages, shot, assert_accessible)
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{live_portal}/admin/merchants")
+    page.get_by_role("link", name=demo.DEMO_MERCHANT_NAME).first.click()
+    shot("admin-merchant")
+    assert_accessible("admin merchant detail")
+
+    _log_in_as(page, live_portal, demo.DEMO_SHOP_STAFF)
+    _check_pages(
+        page, live_portal, [("merchant", "/merchant")], shot, assert_accessible
+    )
