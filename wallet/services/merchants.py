@@ -8,6 +8,7 @@ import hmac
 import json
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -582,6 +583,16 @@ def return_url_of(order: Order) -> str | None:
     """The return URL stored for a merchant order."""
     extra = db.session.get(MerchantOrder, order.id)
     return extra.return_url if extra is not None else None
+
+
+def return_urls_of(orders: Sequence[Order]) -> dict[int, str | None]:
+    """Return URLs of many orders by order pk, in one query (listings: no N+1)."""
+    rows = db.session.execute(
+        select(MerchantOrder.order_pk, MerchantOrder.return_url).where(
+            MerchantOrder.order_pk.in_([o.id for o in orders])
+        )
+    ).all()
+    return {pk: url for pk, url in rows}
 
 
 def orders_page(merchant: Merchant, cursor: str | None, limit: int) -> Any:

@@ -180,14 +180,21 @@ def _iso(value: Any) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
-def _order_json(order: Order) -> dict[str, Any]:
+def _order_json(
+    order: Order, return_urls: dict[int, str | None] | None = None
+) -> dict[str, Any]:
+    """`return_urls`: prefetched by merchants.return_urls_of for listings."""
+    if return_urls is None:
+        return_url = merchants.return_url_of(order)
+    else:
+        return_url = return_urls.get(order.id)
     return {
         "order_id": order.order_id,
         "order_name": order.order_name,
         "amount": order.amount,
         "currency": order.currency,
         "status": order.status,
-        "return_url": merchants.return_url_of(order),
+        "return_url": return_url,
         "created_at": _iso(order.created_at),
         "expires_at": _iso(order.expires_at),
     }
@@ -261,8 +268,9 @@ def list_orders() -> ResponseReturnValue:
     if cursor is not None and orders.decode_cursor(cursor) is None:
         raise ApiRequestError(_("cursor is not valid; use next_cursor as given."))
     page = merchants.orders_page(g.merchant, cursor, limit)
+    return_urls = merchants.return_urls_of(page.orders)
     return {
-        "data": [_order_json(o) for o in page.orders],
+        "data": [_order_json(o, return_urls) for o in page.orders],
         "next_cursor": page.next_cursor,
     }
 

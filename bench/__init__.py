@@ -1,0 +1,1 @@
+"""Benchmarks of the wallet portal: `python -m bench` (see bench/README.md)."""

@@ -1,0 +1,240 @@
+"""No N+1: the SQL statements a page runs do not grow with the rows it shows.
+
+Each test measures a page, adds many more rows of what the page lists (payments,
+cancels, members, audit entries, methods), and measures again: the count must be equal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from bench import seed
+from tests.integration.brandpay.conftest import browser, link  # noqa: F401 (fixtures)
+from tests.integration.merchants.conftest import make_shop
+from wallet.extensions import db
+from wallet.models import Member
+from wallet.models.merchant import Merchant
+from wallet.models.order import Order
+from wallet.models.payment import PaymentCancel
+from wallet.services import audit, merchants
+
+
+def _seed_payments(app: Flask, member_id: int | None, n: int, **kw: Any) -> None:
+    with app.app_context(), db.engine.begin() as conn:
+        seed.payments(conn, n, member_id=member_id, cancel_every=2, **kw)
+
+
+def _measure(
+    client: FlaskClient,
+    count_queries: Callable[[], Any],
+    url: str,
+    **kwargs: Any,
+) -> tuple[int, str]:
+    """(statements, their first lines) of one request; the page must answer 200."""
+    client.open(url, **kwargs)  # warm-up: first-request work is not the page's cost
+    with count_queries() as log:
+        resp = client.open(url, **kwargs)
+    assert resp.status_code == 200, (url, resp.status_code)
+    return log.count, str(log)
+
+
+def _assert_flat(small: tuple[int, str], large: tuple[int, str]) -> None:
+    assert small[0] == large[0], f"\n-- small --\n{small[1]}\n-- large --\n{large[1]}"
+
+
+def _add_cancels(app: Flask, order_pk: int, n: int) -> None:
+    """n more DONE cancels on an order's payment (1 won each)."""
+    with app.app_context():
+        order = db.session.get(Order, order_pk)
+        payment = order.payment
+        for i in range(n):
+            db.session.add(
+                PaymentCancel(
+                    payment_id=payment.id,
+                    amount=1,
+                    reason=f"Extra cancel {i}",
+                    actor="test",
+                    status="DONE",
+                    transaction_key=f"tx_extra_{order_pk}_{i}",
+                    canceled_at=payment.created_at,
+                )
+            )
+            payment.balance_amount -= 1
+        db.session.commit()
+
+
+def _newest_order(app: Flask) -> tuple[int, str]:
+    with app.app_context():
+        order = db.session.scalars(select(Order).order_by(Order.id.desc())).first()
+        return order.id, order.order_id
+
+
+def test_queries_history_5_vs_50_payments_same_count(
+    app: Flask, member_login: Callable[..., Any], count_queries: Callable[[], Any]
+) -> None:
+    client, member_id = member_login()
+    _seed_payments(app, member_id, 5)
+    small = _measure(client, count_queries, "/pay/history")
+    _seed_payments(app, member_id, 45)
+    large = _measure(client, count_queries, "/pay/history")
+    _assert_flat(small, large)
+    assert small[0] <= 8, small[1]
+
+
+def test_queries_history_older_page_same_count(
+    app: Flask, member_login: Callable[..., Any], count_queries: Callable[[], Any]
+) -> None:
+    client, member_id = member_login()
+    _seed_payments(app, member_id, 50)
+    page = client.get("/pay/history").get_data(as_text=True)
+    cursor = page.split("after=")[1].split('"')[0]
+    first = _measure(client, count_queries, "/pay/history")
+    older = _measure(client, count_queries, f"/pay/history?after={cursor}")
+    _assert_flat(first, older)
+
+
+def test_queries_wallet_home_5_vs_50_payments_same_count(
+    app: Flask, member_login: Callable[..., Any], count_queries: Callable[[], Any]
+) -> None:
+    client, member_id = member_login()
+    _seed_payments(app, member_id, 5)
+    small = _measure(client, count_queries, "/wallet")
+    _seed_payments(app, member_id, 45)
+    large = _measure(client, count_queries, "/wallet")
+    _assert_flat(small, large)
+
+
+def test_queries_receipt_1_vs_10_cancels_same_count(
+    app: Flask, member_login: Callable[..., Any], count_queries: Callable[[], Any]
+) -> None:
+    client, member_id = member_login()
+    _seed_payments(app, member_id, 1)
+    pk, order_id = _newest_order(app)
+    small = _measure(client, count_queries, f"/pay/orders/{order_id}/receipt")
+    _add_cancels(app, pk, 9)
+    large = _measure(client, count_queries, f"/pay/orders/{order_id}/receipt")
+    _assert_flat(small, large)
+
+
+def test_queries_admin_members_5_vs_50_same_count(
+    app: Flask, member_login: Callable[..., Any], count_queries: Callable[[], Any]
+) -> None:
+    client, _admin = member_login("admin")
+    with app.app_context(), db.engine.begin() as conn:
+        seed.members(conn, 5)
+    small = _measure(client, count_queries, "/admin/members")
+    with app.app_context(), db.engine.begin() as conn:
+        seed.members(conn, 45)
+    large = _measure(client, count_queries, "/admin/members")
+    _assert_flat(small, large)
+
+
+def test_queries_admin_payments_5_vs_50_same_count(
+    app: Flask, member_login: Callable[..., Any], count_queries: Callable[[], Any]
+) -> None:
+    client, _admin = member_login("admin")
+    with app.app_context(), db.engine.begin() as conn:
+        owners = seed.members(conn, 3, linked=False)
+    _seed_payments(app, owners[0], 5)
+    small = _measure(client, count_queries, "/admin/payments")
+    _seed_payments(app, owners[1], 25)
+    _seed_payments(app, owners[2], 20)
+    large = _measure(client, count_queries, "/admin/payments")
+    _assert_flat(small, large)
+    filtered = _measure(client, count_queries, "/admin/payments?status=DONE")
+    _assert_flat(small, filtered)
+
+
+def test_queries_admin_payment_detail_1_vs_10_cancels_same_count(
+    app: Flask, member_login: Callable[..., Any], count_queries: Callable[[], Any]
+) -> None:
+    client, admin_id = member_login("admin")
+    _seed_payments(app, admin_id, 1)
+    pk, order_id = _newest_order(app)
+    small = _measure(client, count_queries, f"/admin/payments/{order_id}")
+    _add_cancels(app, pk, 9)
+    large = _measure(client, count_queries, f"/admin/payments/{order_id}")
+    _assert_flat(small, large)
+
+
+def test_queries_admin_audit_5_vs_50_entries_same_count(
+    app: Flask, member_login: Callable[..., Any], count_queries: Callable[[], Any]
+) -> None:
+    client, _admin = member_login("admin")
+
+    def add(n: int) -> None:
+        with app.app_context():
+            for i in range(n):
+                audit.record("test", "test.event", f"thing:{i}", n=i)
+
+    add(5)
+    small = _measure(client, count_queries, "/admin/audit")
+    add(45)
+    large = _measure(client, count_queries, "/admin/audit")
+    _assert_flat(small, large)
+
+
+def test_queries_api_orders_and_payment_5_vs_50_same_count(
+    app: Flask, client: FlaskClient, count_queries: Callable[[], Any]
+) -> None:
+    with app.app_context():
+        shop = make_shop()
+    headers = {"Authorization": f"Bearer {shop.api_key}"}
+    _seed_payments(app, None, 5, merchant_id=shop.id)
+    small = _measure(client, count_queries, "/api/v1/orders?limit=100", headers=headers)
+    _seed_payments(app, None, 45, merchant_id=shop.id)
+    large = _measure(client, count_queries, "/api/v1/orders?limit=100", headers=headers)
+    _assert_flat(small, large)
+    pk, order_id = _newest_order(app)
+    one = _measure(
+        client, count_queries, f"/api/v1/payments/{order_id}", headers=headers
+    )
+    _add_cancels(app, pk, 9)
+    ten = _measure(
+        client, count_queries, f"/api/v1/payments/{order_id}", headers=headers
+    )
+    _assert_flat(one, ten)
+
+
+def test_queries_merchant_dashboard_5_vs_50_orders_same_count(
+    app: Flask, member_login: Callable[..., Any], count_queries: Callable[[], Any]
+) -> None:
+    client, member_id = member_login()
+    with app.app_context():
+        shop = make_shop()
+        merchant = db.session.get(Merchant, shop.id)
+        email = db.session.get(Member, member_id).email
+        merchants.add_staff(merchant, email, "test")
+    _seed_payments(app, None, 5, merchant_id=shop.id)
+    small = _measure(client, count_queries, "/merchant")
+    _seed_payments(app, None, 45, merchant_id=shop.id)
+    with app.app_context():
+        merchant = db.session.get(Merchant, shop.id)
+        for i in range(4):
+            merchants.issue_api_key(merchant, f"extra {i}", "test")
+    large = _measure(client, count_queries, "/merchant")
+    _assert_flat(small, large)
+
+
+@pytest.mark.usefixtures("sandbox")
+def test_queries_methods_1_vs_4_methods_same_count(
+    browser: Callable[..., Any],  # noqa: F811
+    link: Callable[..., Any],  # noqa: F811
+    sandbox: Any,
+    count_queries: Callable[[], Any],
+) -> None:
+    who = browser()
+    link(who)
+    small = _measure(who.client, count_queries, "/wallet/methods")
+    for card in ("5310123412341234", "9490123412341234"):
+        sandbox.add_card(who.customer_key, "http://127.0.0.1/cb", card)
+    sandbox.add_account(who.customer_key, "http://127.0.0.1/cb")
+    large = _measure(who.client, count_queries, "/wallet/methods")
+    _assert_flat(small, large)
+    assert large[0] <= 10, large[1]
