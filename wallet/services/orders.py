@@ -139,25 +139,15 @@ def find(order_id: str) -> Order | None:
 
 
 def get_for_member(member: Member, order_id: str) -> Order:
-    """The member's order (a merchant's unowned order becomes theirs); expired lazily.
+    """The member's own order, expired lazily.
 
-    Someone else's order is reported as not found, so ids cannot be probed.
+    A merchant's order with no member yet is NOT handed to whoever opens it: only a
+    valid signed wallet link binds it (wallet_links.redeem_pay_link enforces the link's
+    single use, amount ceiling and return URL). Someone else's order, or an unbound one,
+    is reported as not found, so ids cannot be probed.
     """
     order = find(order_id)
-    if order is None:
-        raise NotFoundError(_("We could not find that order."))
-    if order.member_id is None and order.status == PENDING:
-        # A merchant's order is taken by the first member who opens it.
-        taken = db.session.execute(
-            update(Order)
-            .where(Order.id == order.id, Order.member_id.is_(None))
-            .values(member_id=member.id)
-            .execution_options(synchronize_session=False)
-        )
-        db.session.commit()
-        if taken.rowcount:
-            db.session.refresh(order)
-    if order.member_id != member.id:
+    if order is None or order.member_id != member.id:
         raise NotFoundError(_("We could not find that order."))
     return expire_if_due(order)
 

@@ -70,16 +70,26 @@ def _merchant() -> int:
     return int(merchant.id)
 
 
-def test_orders_merchant_order_taken_by_first_member_only(
+def test_orders_unbound_merchant_order_is_not_found_for_members(
     app: Flask, payer: Callable[..., Payer]
 ) -> None:
+    # Only a signed wallet link binds a merchant's order (single use, amount ceiling);
+    # opening its checkout URL directly must not hand it to whoever asks first.
     with app.test_request_context():
         order_id = orders.create_order(5000, "shop", merchant_id=_merchant()).order_id
     first, second = payer(), payer()
-    assert first.client.get(f"/pay/orders/{order_id}").status_code == 200
+    assert first.client.get(f"/pay/orders/{order_id}").status_code == 404
     assert second.client.get(f"/pay/orders/{order_id}").status_code == 404
-    assert first.order(order_id).member_id == first.member_id
-    # Paid, its receipt offers the way back to the shop.
+    assert first.order(order_id).member_id is None
+    # Bound (as the wallet-link landing does), it is the member's; paid, its receipt
+    # offers the way back to the shop.
+    with app.app_context():
+        order = orders.find(order_id)
+        assert order is not None
+        order.member_id = first.member_id
+        db.session.commit()
+    assert second.client.get(f"/pay/orders/{order_id}").status_code == 404
+    assert first.client.get(f"/pay/orders/{order_id}").status_code == 200
     assert first.client.get(path_of(first.authorize(order_id))).status_code == 303
     receipt = first.client.get(f"/pay/orders/{order_id}/receipt")
     assert "Return to the shop" in receipt.get_data(as_text=True)
