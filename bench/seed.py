@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from dataclasses import astuple, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -115,10 +116,20 @@ def payments(
 ) -> None:
     """`count` paid orders (one second apart, newest last) with payments and cancels."""
     start = start or (utcnow() - timedelta(seconds=count + 60))
+    spec = _Spec(count, member_id, merchant_id, cancel_every, start)
     if conn.dialect.name == "postgresql":
-        _payments_pg(conn, count, member_id, merchant_id, cancel_every, start)
+        _payments_pg(conn, spec)
     else:
-        _payments_rows(conn, count, member_id, merchant_id, cancel_every, start)
+        _payments_rows(conn, spec)
+
+
+@dataclass(frozen=True)
+class _Spec:
+    count: int
+    member_id: int | None
+    merchant_id: int | None
+    cancel_every: int
+    start: datetime
 
 
 def _order_status(i: int, cancel_every: int) -> str:
@@ -127,14 +138,8 @@ def _order_status(i: int, cancel_every: int) -> str:
     return "DONE"
 
 
-def _payments_rows(
-    conn: Connection,
-    count: int,
-    member_id: int | None,
-    merchant_id: int | None,
-    cancel_every: int,
-    start: datetime,
-) -> None:
+def _payments_rows(conn: Connection, spec: _Spec) -> None:
+    count, member_id, merchant_id, cancel_every, start = astuple(spec)
     order_first = _next_id(conn, "orders")
     pay_first = _next_id(conn, "payments")
     cancel_first = _next_id(conn, "payment_cancels")
@@ -204,14 +209,8 @@ def _payments_rows(
             conn.execute(insert(_table(table)), batch)
 
 
-def _payments_pg(
-    conn: Connection,
-    count: int,
-    member_id: int | None,
-    merchant_id: int | None,
-    cancel_every: int,
-    start: datetime,
-) -> None:
+def _payments_pg(conn: Connection, spec: _Spec) -> None:
+    count, member_id, merchant_id, cancel_every, start = astuple(spec)
     tag = secrets.token_hex(4)
     base = {
         "n": count,

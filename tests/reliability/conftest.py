@@ -13,7 +13,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 
-from tests.conftest import csrf_token
 from wallet.extensions import db
 
 PASSWORD = "correct-horse-1"
@@ -61,32 +60,17 @@ def count_queries(app: Flask) -> Callable[[], Any]:
     return _count
 
 
-def login_client(app: Flask, email: str, password: str = PASSWORD) -> FlaskClient:
-    """A new test client logged in through the real form (CSRF on)."""
-    client = app.test_client()
-    page = client.get("/auth/login")
-    resp = client.post(
-        "/auth/login",
-        data={
-            "email": email,
-            "password": password,
-            "csrf_token": csrf_token(page.get_data(as_text=True)),
-        },
-    )
-    assert resp.status_code == 302, resp.status_code
-    return client
-
-
 @pytest.fixture
 def member_login(
-    app: Flask, make_member: Callable[..., Any]
+    client: FlaskClient, make_member: Callable[..., Any], login: Callable[..., Any]
 ) -> Callable[..., tuple[FlaskClient, int]]:
-    """A new member (or admin) and their logged-in client: (client, member id)."""
+    """A new member (or admin), logged in on `client`: (client, member id)."""
 
     def _make(role: str = "member") -> tuple[FlaskClient, int]:
         email = f"rel{next(_emails)}@example.com"
         member_id = make_member(email, PASSWORD, role)
-        return login_client(app, email), member_id
+        assert login(email, PASSWORD).status_code == 302
+        return client, member_id
 
     return _make
 
