@@ -438,7 +438,10 @@ def _book_external_cancels(order: Order, payment: Payment, truth: TossPayment) -
 def _update_paid_status(order: Order, payment: Payment) -> None:
     status = CANCELED if payment.balance_amount == 0 else PARTIAL_CANCELED
     payment.status = status
-    orders.move(order, status)
+    if not orders.move(order, status):
+        # A second partial refund keeps the status but changes what was refunded;
+        # listeners (the merchant outbox) still need to hear about it.
+        events.order_changed(order)
 
 
 # -- reconcile -----------------------------------------------------------------

@@ -16,7 +16,7 @@ from tests.integration.payments.conftest import PASSWORD, Payer
 from wallet.extensions import db
 from wallet.models import AuditEvent
 from wallet.models.payment import Payment
-from wallet.services import orders, payments
+from wallet.services import events, orders, payments
 
 
 @pytest.fixture
@@ -40,8 +40,19 @@ def _cancel_calls(sandbox: Any, key: str) -> list[dict[str, Any]]:
 
 
 def test_refunds_partial_sum_then_full_remainder(
-    app: Flask, payer: Callable[..., Payer], admin: Payer, sandbox: Any
+    app: Flask,
+    payer: Callable[..., Payer],
+    admin: Payer,
+    sandbox: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Every refund is an order event, even a 2nd partial one that keeps the status:
+    # merchants' webhooks must hear about each change of the refunded amount.
+    seen: list[tuple[str, int]] = []
+    listener = events.on_order_changed(
+        lambda o: seen.append((o.status, o.payment.balance_amount if o.payment else -1))
+    )
+    monkeypatch.setattr(events, "_order_listeners", [listener])
     p = payer()
     order_id, _ = p.pay(10000)
     key = p.order(order_id).payment.payment_key
@@ -72,6 +83,12 @@ def test_refunds_partial_sum_then_full_remainder(
     assert order.payment.balance_amount == 0
     assert sum(c.amount for c in order.payment.cancels) == 10000
     assert sandbox.payment(key)["status"] == "CANCELED"
+    refunds_seen = [e for e in seen if e[0] in ("PARTIAL_CANCELED", "CANCELED")]
+    assert refunds_seen == [
+        ("PARTIAL_CANCELED", 7000),
+        ("PARTIAL_CANCELED", 5000),
+        ("CANCELED", 0),
+    ]
     with app.app_context():
         audited = db.session.scalars(
             select(AuditEvent).where(AuditEvent.action == "payment.refunded")
