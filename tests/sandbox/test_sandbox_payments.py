@@ -168,6 +168,23 @@ def test_confirm_same_key_within_1s_403_consecutive(
     assert api.post(CONFIRM, confirm_body(q, customer)).status_code == 200
 
 
+def test_confirm_throttled_then_retried_with_same_key_200(
+    toss: SandboxServer, api: Api, link: Callable[..., Customer], authorize: Authorize
+) -> None:
+    # The throttle's answer is not stored under the Idempotency-Key: the same key
+    # retried a second later is processed, not replayed as 403 forever.
+    customer = link()
+    q = authorize(customer)
+    assert api.post(CONFIRM, confirm_body(q, customer, amount=1)).status_code == 400
+    key = {"Idempotency-Key": "confirm-retry-1"}
+    throttled = api.post(CONFIRM, confirm_body(q, customer), headers=key)
+    assert throttled.json()["code"] == "FORBIDDEN_CONSECUTIVE_REQUEST"
+    toss.advance_clock(1.0)
+    retried = api.post(CONFIRM, confirm_body(q, customer), headers=key)
+    assert retried.status_code == 200
+    assert retried.json()["status"] == "DONE"
+
+
 def test_payment_lookup_by_key_and_order_same_object(
     api: Api, link: Callable[..., Customer], paid: Paid
 ) -> None:

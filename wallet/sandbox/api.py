@@ -157,7 +157,7 @@ def _idempotent(sb: Sandbox, identity: str, run: Callable[[], Response]) -> Resp
     try:
         resp = run()
         final = g.get("response_for_idempotency")
-        if final is not None and final.status_code < 500:  # [G] 5xx not stored
+        if final is not None and final.status_code < 500 and not _transient(final):
             doc = {
                 "status": final.status_code,
                 "body": final.get_json(),
@@ -167,6 +167,17 @@ def _idempotent(sb: Sandbox, identity: str, run: Callable[[], Response]) -> Resp
         return resp
     finally:
         sb.in_flight.discard(digest)
+
+
+# [G] Refusals that say "not processed, try again" are not stored under the key: a
+# 5xx, and the 1-second throttle (§10), whose whole point is that a retry a second
+# later (same Idempotency-Key, as a careful client sends) goes through.
+TRANSIENT_CODES = frozenset({"FORBIDDEN_CONSECUTIVE_REQUEST"})
+
+
+def _transient(resp: Response) -> bool:
+    data = resp.get_json(silent=True)
+    return isinstance(data, dict) and data.get("code") in TRANSIENT_CODES
 
 
 def guard_consecutive(payment_key: str) -> None:
