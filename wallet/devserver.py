@@ -79,13 +79,7 @@ def _seed_demo(app: Flask, portal_url: str, sandbox_url: str | None) -> list[str
     lines: list[str] = []
     shop_url = f"http://{HOST}:{SHOP_PORT}"
     demo.seed()
-    if sandbox_url:
-        try:
-            client_key = app.config["TOSS_CLIENT_KEY"]
-            lines.append(demo.seed_wallet(sandbox_url, portal_url, client_key))
-        except Exception as exc:  # the demo is a nicety; the portal still runs
-            log.exception("demo wallet not seeded")
-            lines.append(f"! demo wallet not seeded: {exc!r}")
+    merchant = None
     try:
         store = Path(app.instance_path) / "demo-merchant.json"
         merchant = demo.seed_merchant(shop_url, store)
@@ -96,12 +90,21 @@ def _seed_demo(app: Flask, portal_url: str, sandbox_url: str | None) -> list[str
             merchant.public_id,
             public_url=shop_url,
         )
-    except Exception as exc:
+        if _serve(shop, SHOP_PORT, "example-shop"):
+            lines.append(f"example shop  {shop_url}/  (merchant {merchant.public_id})")
+            lines.append(f"shop API key  {merchant.api_key}")
+    except Exception as exc:  # the demo is a nicety; the portal still runs
         log.exception("demo merchant not seeded")
-        return [*lines, f"! demo merchant or shop not started: {exc!r}"]
-    if _serve(shop, SHOP_PORT, "example-shop"):
-        lines.append(f"example shop  {shop_url}/  (merchant {merchant.public_id})")
-        lines.append(f"shop API key  {merchant.api_key}")
+        lines.append(f"! demo merchant or shop not started: {exc!r}")
+    if sandbox_url:
+        try:
+            client_key = app.config["TOSS_CLIENT_KEY"]
+            shop_id = merchant.public_id if merchant else None
+            wallet = demo.seed_wallet(sandbox_url, portal_url, client_key, shop_id)
+            lines.insert(0, wallet)
+        except Exception as exc:
+            log.exception("demo wallet not seeded")
+            lines.insert(0, f"! demo wallet not seeded: {exc!r}")
     return lines
 
 

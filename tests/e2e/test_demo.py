@@ -28,11 +28,17 @@ from wallet.services import demo, merchants
 pytestmark = pytest.mark.e2e
 
 
-def _history(app: Flask) -> list[tuple[str, str, int | None]]:
+def _history(app: Flask) -> list[tuple[str, str, int | None, bool]]:
+    """(name, status, balance, is the merchant's) of every order, by name."""
     with app.app_context():
         rows = db.session.scalars(select(Order).order_by(Order.order_name)).all()
         return [
-            (o.order_name, o.status, o.payment.balance_amount if o.payment else None)
+            (
+                o.order_name,
+                o.status,
+                o.payment.balance_amount if o.payment else None,
+                o.merchant_id is not None,
+            )
             for o in rows
         ]
 
@@ -49,16 +55,19 @@ def test_demo_seed_twice_links_once_and_pays_once(
     store = tmp_path / "demo-merchant.json"
     with app.test_request_context("/", base_url=live_portal):
         demo.seed()
-        first = demo.seed_wallet(sandbox.base_url, live_portal, sandbox.client_key)
         shop = demo.seed_merchant("http://127.0.0.1:5002", store)
+        first = demo.seed_wallet(
+            sandbox.base_url, live_portal, sandbox.client_key, shop.public_id
+        )
     email, password = demo.DEMO_MEMBER
     customer_key = steps.member(app, email).customer_key
-    assert first == "demo wallet linked with 2 methods; 3 payments made"
+    assert first == "demo wallet linked with 2 methods; 4 payments made"
     history = _history(app)
     assert history == [
-        ("Bamboo tea whisk", "DONE", 9900),
-        ("Ceramic teapot", "PARTIAL_CANCELED", 40000),
-        ("Green tea, 100 g", "DONE", 12300),
+        ("Bamboo tea whisk", "DONE", 9900, False),
+        ("Ceramic teapot", "PARTIAL_CANCELED", 40000, False),
+        ("Green tea, 100 g", "DONE", 12300, False),
+        ("Jasmine tea, 50 g", "DONE", 8800, True),  # at the shop, via a wallet link
     ]
     grants = sandbox.tokens_issued(customer_key)
     assert grants == 1
@@ -66,8 +75,10 @@ def test_demo_seed_twice_links_once_and_pays_once(
     # A restart: nothing new at Toss or in the portal; the same shop credentials.
     with app.test_request_context("/", base_url=live_portal):
         demo.seed()
-        again = demo.seed_wallet(sandbox.base_url, live_portal, sandbox.client_key)
         same_shop = demo.seed_merchant("http://127.0.0.1:5002", store)
+        again = demo.seed_wallet(
+            sandbox.base_url, live_portal, sandbox.client_key, shop.public_id
+        )
         merchant, _key = merchants.authenticate_api_key(same_shop.api_key)
         assert merchant.public_id == shop.public_id
     assert again == "demo wallet linked with 2 methods"
@@ -148,7 +159,7 @@ def test_devserver_fresh_start_then_restart_serves_demo(tmp_path: Path) -> None:
 
     proc, banner = _start_devserver(env, tmp_path / "first.log")
     try:
-        assert "demo wallet linked with 2 methods; 3 payments made" in banner
+        assert "demo wallet linked with 2 methods; 4 payments made" in banner
         assert f"example shop  {shop}/" in banner
         assert "demo@example.com / demo-password-1" in banner
         key_line = re.search(r"shop API key  (bpk_\S+)", banner)

@@ -29,8 +29,10 @@ def seeded(app: Flask, live_portal: str, sandbox: Any, tmp_path: Any) -> dict[st
     """The `make run` demo data in this test's database; ids the pages need."""
     with app.test_request_context("/", base_url=live_portal):
         demo.seed()
-        demo.seed_wallet(sandbox.base_url, live_portal, sandbox.client_key)
         shop = demo.seed_merchant("http://127.0.0.1:5002", tmp_path / "demo.json")
+        demo.seed_wallet(
+            sandbox.base_url, live_portal, sandbox.client_key, shop.public_id
+        )
         partial = db.session.scalars(
             select(Order).filter_by(order_name="Ceramic teapot")
         ).one()

@@ -18,8 +18,18 @@ from pathlib import Path
 
 from wallet.errors import WalletError
 from wallet.models import Member
+from wallet.models.merchant import Merchant
+from wallet.models.order import Order
 from wallet.sandbox.testing import SandboxServer, query_of
-from wallet.services import brandpay, members, merchants, orders, payments, toss
+from wallet.services import (
+    brandpay,
+    members,
+    merchants,
+    orders,
+    payments,
+    toss,
+    wallet_links,
+)
 
 DEMO_MEMBER = ("demo@example.com", "demo-password-1")
 DEMO_ADMIN = ("admin@example.com", "admin-password-1")
@@ -39,6 +49,7 @@ DEMO_ORDERS = (
     ("Bamboo tea whisk", 9900, 0),
 )
 DEMO_REFUND_REASON = "Lid arrived chipped"
+DEMO_SHOP_ORDER = ("Jasmine tea, 50 g", 8800)  # bought at the example shop
 DEMO_MERCHANT_NAME = "Example tea shop"
 # contract §10: Toss refuses a second POST on one paymentKey within 1 s.
 CONSECUTIVE_GAP = 1.1
@@ -76,8 +87,14 @@ def _hosted_pages(sandbox_url: str, client_key: str) -> Iterator[SandboxServer]:
         driver.stop()  # not serving anything: this only closes its HTTP session
 
 
-def seed_wallet(sandbox_url: str, portal_url: str, client_key: str) -> str:
-    """Link the demo member at the sandbox with two cards and pay a few orders."""
+def seed_wallet(
+    sandbox_url: str,
+    portal_url: str,
+    client_key: str,
+    merchant_id: str | None = None,
+) -> str:
+    """Link the demo member at the sandbox with two cards and pay a few orders (one of
+    them at the merchant `merchant_id`, through a wallet link, when it is given)."""
     member = members.find_by_email(DEMO_MEMBER[0])
     if member is None:
         seed()
@@ -88,7 +105,8 @@ def seed_wallet(sandbox_url: str, portal_url: str, client_key: str) -> str:
         link = brandpay.link_of(member)
         if link is None or link.status != "linked":
             _link(member, hosted, f"{portal_url}/brandpay/callback")
-        made = _pay_history(member, hosted, portal_url)
+        shop = merchants.by_public_id(merchant_id) if merchant_id else None
+        made = _pay_history(member, hosted, portal_url, shop)
     overview = brandpay.methods_overview(member)  # also caches the count for home
     return f"demo wallet linked with {overview.count} methods" + (
         f"; {made} payments made" if made else ""
@@ -118,36 +136,56 @@ def _link(member: Member, hosted: SandboxServer, callback_url: str) -> None:
     brandpay.complete_link(member, answer.get("code"), answer.get("customerKey"))
 
 
-def _pay_history(member: Member, hosted: SandboxServer, portal_url: str) -> int:
+def _pay_history(
+    member: Member, hosted: SandboxServer, portal_url: str, merchant: Merchant | None
+) -> int:
     """DONE payments, one of them partly refunded; nothing if any history exists."""
     if orders.page(member_id=member.id, limit=1).orders:
         return 0
     paid = []
     for name, amount, refund in DEMO_ORDERS:
         order = orders.create_order(amount, name, member=member)
-        base = f"{portal_url}/pay/orders/{order.order_id}"
-        location = hosted.authorize_payment(
-            member.customer_key,
-            order.order_id,
-            amount,
-            name,
-            f"{base}/success",
-            f"{base}/fail",
-        )
-        answer = query_of(location)
-        payments.confirm(
-            member,
-            order.order_id,
-            answer["paymentKey"],
-            answer["orderId"],
-            int(answer["amount"]),
-        )
-        paid.append((order, refund, time.monotonic()))
+        paid.append((_pay(member, hosted, portal_url, order), refund, time.monotonic()))
+    if merchant is not None:
+        paid.append((_pay_at_shop(member, hosted, portal_url, merchant), 0, 0.0))
     for order, refund, confirmed_at in paid:
         if refund:
             time.sleep(max(0.0, CONSECUTIVE_GAP - (time.monotonic() - confirmed_at)))
             payments.refund(order, refund, DEMO_REFUND_REASON, DEMO_ADMIN[0])
     return len(paid)
+
+
+def _pay_at_shop(
+    member: Member, hosted: SandboxServer, portal_url: str, merchant: Merchant
+) -> Order:
+    """The shop's order, taken through a signed pay link as the embed button does."""
+    name, amount = DEMO_SHOP_ORDER
+    return_url = f"{merchant.origins[0]}/return"
+    order = merchants.create_order(merchant, amount, name, return_url)
+    token = wallet_links.sign_link(merchant, "pay", return_url, order=order)
+    wallet_links.redeem_pay_link(token, member)
+    return _pay(member, hosted, portal_url, order)
+
+
+def _pay(member: Member, hosted: SandboxServer, portal_url: str, order: Order) -> Order:
+    """Approve with the PIN on the hosted page, then confirm like the successUrl does."""
+    base = f"{portal_url}/pay/orders/{order.order_id}"
+    location = hosted.authorize_payment(
+        member.customer_key,
+        order.order_id,
+        order.amount,
+        order.order_name,
+        f"{base}/success",
+        f"{base}/fail",
+    )
+    answer = query_of(location)
+    return payments.confirm(
+        member,
+        order.order_id,
+        answer["paymentKey"],
+        answer["orderId"],
+        int(answer["amount"]),
+    )
 
 
 # -- the demo merchant -----------------------------------------------------------------
