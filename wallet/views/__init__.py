@@ -8,12 +8,14 @@ from __future__ import annotations
 from wallet.views import (  # noqa: F401 (admin_* are imported for their routes)
     admin,
     admin_audit,
+    admin_exports,
     admin_links,
     admin_merchants,
     admin_payments,
     auth,
     merchant,
     merchant_api,
+    notices,
     pay,
     portal,
     wallet,
@@ -29,4 +31,5 @@ BLUEPRINTS = (
     webhooks.bp,
     merchant.bp,
     merchant_api.bp,
+    notices.bp,
 )

@@ -6,6 +6,7 @@ from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 
 from wallet.security import admin_required
+from wallet.services import admin
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -19,5 +20,5 @@ def _guard() -> None:
 
 @bp.get("/")
 def index() -> ResponseReturnValue:
-    """Admin landing page: links to each area that is installed."""
-    return render_template("admin/index.html")
+    """Admin landing page: counts, member search, and links to each area."""
+    return render_template("admin/index.html", overview=admin.overview())

@@ -10,6 +10,7 @@ from flask import Flask
 
 from tests.conftest import make_app
 from tests.integration.brandpay.conftest import (
+    PASSWORD,
     Browser,
     audit_actions,
     link_row,
@@ -25,6 +26,9 @@ NEW_KEY = TokenVault.generate_spec("new")
 
 
 def _revoke(admin: Browser, member_id: int, reason: str) -> Any:
+    # Revoking asks for the admin's password again (issue 7: reauth_required).
+    reauth = admin.post_form("/auth/reauth", "/auth/reauth", {"password": PASSWORD})
+    assert reauth.status_code == 302
     return admin.post_form(
         "/admin/members", f"/admin/members/{member_id}/revoke", {"reason": reason}
     )

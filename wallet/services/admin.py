@@ -1,0 +1,241 @@
+"""Admin console: overview counts, member search and detail, revoke and forced re-link.
+
+Nothing here ever reads a token or ciphertext out for display: pages get link status
+and expiry only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from sqlalchemy import ColumnElement, Select, and_, func, select
+
+from wallet.errors import ConflictError, NotFoundError, WalletError
+from wallet.extensions import db
+from wallet.models import Member
+from wallet.models.brandpay_link import LINKED, BrandPayLink
+from wallet.models.member import CUSTOMER_KEY_RE
+from wallet.models.merchant import Merchant
+from wallet.models.notice import LINK_REVOKED, RELINK_REQUIRED, MemberNotice
+from wallet.models.order import Order
+from wallet.models.payment import CANCEL_DONE, Payment, PaymentCancel
+from wallet.services import audit, brandpay, notices, orders
+from wallet.services.members import normalize_email
+
+__all__ = [
+    "MemberDetail",
+    "MemberSearch",
+    "Overview",
+    "force_relink",
+    "member_detail",
+    "overview",
+    "revoke_link",
+    "search_members",
+]
+
+SEARCH_PAGE_SIZE = 50
+MAX_QUERY = 254  # the longest email we store
+RELINK_REASON = "admin_forced"  # BrandPayLink.relink_reason; who and why are audited
+
+
+# -- overview -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The admin home's counts."""
+
+    members: int
+    admins: int
+    links: dict[str, int]
+    payments: int
+    refunds: int
+    merchants: int
+    audit_entries: int
+
+
+def _count(statement: Select[tuple[int]]) -> int:
+    return int(db.session.scalar(statement) or 0)
+
+
+def overview() -> Overview:
+    """How many members, links by status, payments, refunds, merchants, audit entries."""
+    links = {
+        status: int(n)
+        for status, n in db.session.execute(
+            select(BrandPayLink.status, func.count(BrandPayLink.id)).group_by(
+                BrandPayLink.status
+            )
+        )
+    }
+    return Overview(
+        members=_count(select(func.count(Member.id))),
+        admins=_count(select(func.count(Member.id)).where(Member.role == "admin")),
+        links=links,
+        payments=_count(select(func.count(Payment.id))),
+        refunds=_count(
+            select(func.count(PaymentCancel.id)).where(
+                PaymentCancel.status == CANCEL_DONE
+            )
+        ),
+        merchants=_count(select(func.count(Merchant.id))),
+        audit_entries=audit.count(),
+    )
+
+
+# -- search -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberSearch:
+    """One page of members matching a query, ordered by email, with the next cursor."""
+
+    rows: list[tuple[Member, BrandPayLink | None]]
+    next_after: str | None
+    mode: str  # "all", "customer_key", "prefix" or "contains"
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _email_matches(query: str, contains: bool) -> ColumnElement[bool]:
+    escaped = _like_escape(query)
+    if contains:
+        return Member.email.like(f"%{escaped}%", escape="\\")
+    condition = Member.email.like(f"{escaped}%", escape="\\")
+    if db.session.get_bind().dialect.name == "sqlite":
+        # SQLite's LIKE is case-insensitive and so cannot use the (binary) email index;
+        # emails are stored lower-case, so the equivalent binary range can.
+        upper = query[:-1] + chr(ord(query[-1]) + 1)
+        condition = and_(condition, Member.email >= query, Member.email < upper)
+    return condition
+
+
+def _with_links(
+    statement: Select[tuple[Member]],
+) -> list[tuple[Member, BrandPayLink | None]]:
+    rows = db.session.execute(
+        statement.outerjoin(
+            BrandPayLink, BrandPayLink.member_id == Member.id
+        ).add_columns(BrandPayLink)
+    ).all()
+    return [(m, link) for m, link in rows]
+
+
+def search_members(
+    query: str = "",
+    *,
+    contains: bool = False,
+    after: str | None = None,
+    limit: int = SEARCH_PAGE_SIZE,
+) -> MemberSearch:
+    """Exact customerKey first; else email prefix (or substring); keyset pages by email."""
+    text = (query or "").strip()[:MAX_QUERY]
+    if text and CUSTOMER_KEY_RE.match(text) and after is None:
+        exact = _with_links(select(Member).where(Member.customer_key == text))
+        if exact:
+            return MemberSearch(exact, None, "customer_key")
+    needle = normalize_email(text)
+    statement = select(Member)
+    mode = "all"
+    if needle:
+        statement = statement.where(_email_matches(needle, contains))
+        mode = "contains" if contains else "prefix"
+    if after:
+        statement = statement.where(Member.email > after[:MAX_QUERY])
+    rows = _with_links(statement.order_by(Member.email).limit(limit + 1))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return MemberSearch(rows, rows[-1][0].email if more and rows else None, mode)
+
+
+# -- one member ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberDetail:
+    """Everything the member page shows; never token values."""
+
+    member: Member
+    link: BrandPayLink | None
+    payments: orders.Page
+    refunds: list[tuple[PaymentCancel, str]]  # (refund, orderId), newest first
+    audit: audit.AuditPage
+    notices: list[MemberNotice] = field(default_factory=list)
+
+
+def _member_or_404(member_id: int) -> Member:
+    member = db.session.get(Member, member_id)
+    if member is None:
+        raise NotFoundError(_("No such member."))
+    return member
+
+
+def member_detail(
+    member_id: int,
+    viewer: Member,
+    *,
+    payments_after: str | None = None,
+    audit_before: int | None = None,
+) -> MemberDetail:
+    """A member's link, payments, refunds, audit entries and open notices (audited)."""
+    member = _member_or_404(member_id)
+    subject = f"member:{member.id}"
+    refunds = db.session.execute(
+        select(PaymentCancel, Order.order_id)
+        .join(Payment, PaymentCancel.payment_id == Payment.id)
+        .join(Order, Payment.order_pk == Order.id)
+        .where(Order.member_id == member.id)
+        .order_by(PaymentCancel.id.desc())
+        .limit(20)
+    ).all()
+    detail = MemberDetail(
+        member=member,
+        link=brandpay.link_of(member),
+        payments=orders.page(member_id=member.id, cursor=payments_after, limit=20),
+        refunds=[(cancel, order_id) for cancel, order_id in refunds],
+        audit=audit.page(before=audit_before, subject=subject, size=20),
+        notices=notices.pending(member),
+    )
+    # Reading a member's personal data is itself worth a trail (who looked, when).
+    audit.record(viewer.email, "admin.member_viewed", subject)
+    return detail
+
+
+def _reason(reason: str | None, message: str) -> str:
+    text = (reason or "").strip()
+    if not text or len(text) > 200:
+        raise WalletError(message)
+    return text
+
+
+def revoke_link(member_id: int, admin: Member, reason: str) -> BrandPayLink:
+    """Crypto-shred the member's tokens (brandpay.revoke, audited) and notify them."""
+    link = brandpay.revoke(member_id, admin, reason)
+    # A separate commit after the revoke's own: losing the notice in a crash between
+    # the two only loses the banner, the link itself still shows "Revoked".
+    notices.add(member_id, LINK_REVOKED)
+    db.session.commit()
+    return link
+
+
+def force_relink(member_id: int, admin: Member, reason: str) -> BrandPayLink:
+    """Destroy the member's tokens and ask them to link again; notify and audit."""
+    text = _reason(reason, _("Give a reason (up to 200 characters) for the re-link."))
+    _member_or_404(member_id)
+    link = db.session.scalar(
+        select(BrandPayLink)
+        .where(BrandPayLink.member_id == member_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if link is None or link.status != LINKED:
+        db.session.rollback()
+        raise ConflictError(_("Only a linked member can be asked to link again."))
+    link.mark_needs_relink(RELINK_REASON)
+    notices.add(member_id, RELINK_REQUIRED)
+    db.session.commit()
+    audit.record(admin.email, "admin.relink_forced", f"member:{member_id}", reason=text)
+    return link
