@@ -177,6 +177,27 @@ def csrf_token(html: str) -> str:
     return match.group(1) or match.group(2)
 
 
+def log_in(client: FlaskClient, email: str, password: str) -> Any:
+    """Log in through the real form (CSRF token from the page); returns the response."""
+    page = client.get("/auth/login")
+    return client.post(
+        "/auth/login",
+        data={
+            "email": email,
+            "password": password,
+            "csrf_token": csrf_token(page.get_data(as_text=True)),
+        },
+    )
+
+
+def logged_in_client(app: Flask, email: str, password: str) -> FlaskClient:
+    """A new test client (own cookie jar) logged in as this member."""
+    client = app.test_client()
+    resp = log_in(client, email, password)
+    assert resp.status_code == 302, f"login as {email} failed: {resp.status_code}"
+    return client
+
+
 @pytest.fixture
 def make_member(app: Flask) -> Callable[..., Any]:
     """Create a member through the service (so the audit log and KDF are real)."""

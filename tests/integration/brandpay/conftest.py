@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, logged_in_client
 from wallet.extensions import db
 from wallet.models import AuditEvent, BrandPayLink, Member
 
@@ -59,17 +59,7 @@ def browser(app: Flask, make_member: Callable[..., Any]) -> Callable[..., Browse
     def _make(role: str = "member") -> Browser:
         email = f"m{next(_emails)}@example.com"
         member_id = make_member(email, PASSWORD, role)
-        client = app.test_client()
-        page = client.get("/auth/login")
-        resp = client.post(
-            "/auth/login",
-            data={
-                "email": email,
-                "password": PASSWORD,
-                "csrf_token": csrf_token(page.get_data(as_text=True)),
-            },
-        )
-        assert resp.status_code == 302
+        client = logged_in_client(app, email, PASSWORD)
         with app.app_context():
             key = db.session.get(Member, member_id).customer_key
         return Browser(client, member_id, email, key)

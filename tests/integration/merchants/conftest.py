@@ -20,7 +20,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import Headers
 from werkzeug.serving import make_server
 
-from tests.conftest import csrf_token
+from tests.conftest import logged_in_client
 from wallet.extensions import db
 from wallet.models.order import Order
 from wallet.services import merchants
@@ -155,17 +155,7 @@ def member_client(
     def _make(email: str | None = None) -> tuple[FlaskClient, int]:
         email = email or f"m{next(_counter)}@example.com"
         member_id = make_member(email, PASSWORD)
-        client = app.test_client()
-        page = client.get("/auth/login")
-        resp = client.post(
-            "/auth/login",
-            data={
-                "email": email,
-                "password": PASSWORD,
-                "csrf_token": csrf_token(page.get_data(as_text=True)),
-            },
-        )
-        assert resp.status_code == 302
+        client = logged_in_client(app, email, PASSWORD)
         return client, member_id
 
     return _make

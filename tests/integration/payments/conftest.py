@@ -16,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, logged_in_client
 from wallet.extensions import db
 from wallet.models import Member
 from wallet.models.order import Order
@@ -113,17 +113,7 @@ def payer(
     def _make(role: str = "member", card: str | None = None) -> Payer:
         email = f"p{next(_emails)}@example.com"
         member_id = make_member(email, PASSWORD, role)
-        client = app.test_client()
-        page = client.get("/auth/login")
-        resp = client.post(
-            "/auth/login",
-            data={
-                "email": email,
-                "password": PASSWORD,
-                "csrf_token": csrf_token(page.get_data(as_text=True)),
-            },
-        )
-        assert resp.status_code == 302
+        client = logged_in_client(app, email, PASSWORD)
         with app.app_context():
             key = db.session.get(Member, member_id).customer_key
         # The customer consents and registers a test card on the hosted page; the
