@@ -66,6 +66,10 @@ class Config:
     OUTBOX_POLL_SECONDS = 2.0
     WEBHOOK_TIMEOUT = (3.05, 10.0)  # connect, read (seconds)
 
+    # contract §7: Toss's webhook source IPs; None = accept any (see views/webhooks.py).
+    TOSS_WEBHOOK_ALLOWED_IPS: str | None = None
+    TOSS_WEBHOOK_PUBLISHED_IPS = "13.124.18.147,13.124.108.35,3.36.173.151,3.38.81.32"
+
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_LOGIN = "10 per minute"

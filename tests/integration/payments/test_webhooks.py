@@ -232,3 +232,22 @@ def test_webhooks_real_delivery_from_sandbox_books_console_cancel(
         assert time.monotonic() < deadline, "the sandbox never got a 200"
         time.sleep(0.05)
     assert delivered()[0].attempts == [{"status": 200}]
+
+
+def test_webhooks_source_allowlist_refuses_other_addresses(app: Flask) -> None:
+    payload = {"eventType": "SOMETHING_NEW", "createdAt": "2026-01-01T00:00:00.000000"}
+    client = app.test_client()
+
+    def send(addr: str, tid: str) -> int:
+        return client.post(
+            "/webhooks/toss",
+            json=payload | {"data": {}},
+            headers={"tosspayments-webhook-transmission-id": tid},
+            environ_base={"REMOTE_ADDR": addr},
+        ).status_code
+
+    assert send("198.51.100.7", "t-open") == 200  # off by default
+    app.config["TOSS_WEBHOOK_ALLOWED_IPS"] = app.config["TOSS_WEBHOOK_PUBLISHED_IPS"]
+    assert send("198.51.100.7", "t-blocked") == 403
+    assert send("13.124.18.147", "t-toss") == 200
+    assert [e.transmission_id for e in _events(app)] == ["t-open", "t-toss"]
