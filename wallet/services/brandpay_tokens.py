@@ -262,6 +262,13 @@ def _refresh(link: BrandPayLink, member_id: int, customer_key: str) -> _Token:
     except TossError as exc:
         refused = isinstance(exc, TossApiError) and not exc.outcome_unknown
         _release(link.id, seen, failed=not refused)
+        audit.record(
+            "system",
+            "brandpay.refresh_failed",
+            f"member:{member_id}",
+            outcome="refused" if refused else "unavailable",
+            error=getattr(exc, "code", type(exc).__name__),
+        )
         if refused:
             # Toss no longer knows this refresh token: only a new link helps.
             log.warning("brandpay: refresh refused for member %s: %r", member_id, exc)
@@ -378,4 +385,7 @@ def rotate_all(batch_size: int = 200) -> RotationResult:
             )
             changed += result.rowcount
         db.session.commit()
+    audit.record(
+        "cli", "vault.keys_rotated", "vault", changed=changed, unreadable=unreadable
+    )
     return RotationResult(changed, unreadable)
