@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from functools import wraps
+from functools import partial, wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -19,10 +19,39 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 from wallet.extensions import db, login_manager
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Ids are INTEGER columns (PostgreSQL int4). A bigger number in a URL can name no row,
+# and SQLite cannot even bind one past 2**63 (OverflowError → a 500), so refuse it early.
+DB_INT_MAX = 2**31 - 1
+
+
+# `<int:...>` only matches ids an integer column can hold (else 404). A partial, not a
+# subclass: the rules keep werkzeug's own IntegerConverter, just with a `max`.
+DB_INT_CONVERTER = partial(IntegerConverter, max=DB_INT_MAX)
+
+
+def refuse_nul() -> None:
+    """400 for a NUL character in the path, query or form: PostgreSQL text cannot hold
+    one, so it would otherwise surface as a 500 from deep inside a query."""
+    values = [request.path, *(v for _k, vs in request.args.lists() for v in vs)]
+    if not request.path.startswith(("/api/", "/webhooks/")):  # JSON there, no forms
+        values += [v for _k, vs in request.form.lists() for v in vs]
+        values += list(request.form.keys()) + list(request.args.keys())
+    if any("\x00" in v for v in values):
+        abort(400)
+
+
+def db_int(value: str) -> int:
+    """`request.args.get(name, type=db_int)`: an id-sized int, else the default."""
+    number = int(value)
+    if not -DB_INT_MAX <= number <= DB_INT_MAX:
+        raise ValueError("out of range for an id")
+    return number
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -104,8 +133,12 @@ def _set_headers(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Wire the user loader and the response headers."""
+    """Wire the user loader, the response headers and the bounded `int` converter."""
     from wallet.models import Member
+
+    # Before the blueprints are registered: rules pick their converter when added.
+    app.url_map.converters["int"] = DB_INT_CONVERTER  # type: ignore[assignment]
+    app.before_request(refuse_nul)
 
     @login_manager.user_loader
     def _load(member_id: str) -> Member | None:

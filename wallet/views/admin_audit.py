@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import render_template, request
 from flask.typing import ResponseReturnValue
 
+from wallet.security import db_int
 from wallet.services import audit
 from wallet.views.admin import bp
 
@@ -12,7 +13,7 @@ from wallet.views.admin import bp
 @bp.get("/audit")
 def audit_log() -> ResponseReturnValue:
     """Newest entries first, keyset-paginated by seq; filter by action or subject."""
-    before = request.args.get("before", type=int)
+    before = request.args.get("before", type=db_int)  # a huge number is no cursor
     action = (request.args.get("action") or "").strip()[:64]
     subject = (request.args.get("subject") or "").strip()[:120]
     page = audit.page(before=before, action=action or None, subject=subject or None)
