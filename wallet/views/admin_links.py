@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from wallet.errors import WalletError
 from wallet.forms import ReasonForm
-from wallet.security import reauth_required
+from wallet.security import db_int, reauth_required
 from wallet.services import admin
 from wallet.views.admin import bp  # admin.bp's before_request: admins only
 
@@ -36,7 +36,7 @@ def _detail_page(
         member_id,
         current_user,
         payments_after=request.args.get("after") or None,
-        audit_before=request.args.get("before", type=int),
+        audit_before=request.args.get("before", type=db_int),
     )
     return render_template(
         "admin/member_detail.html", detail=detail, form=ReasonForm(), failed=failed
