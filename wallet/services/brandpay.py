@@ -390,6 +390,13 @@ def withdraw(member: Member) -> None:
                 token, idempotency_key=idempotency_key
             ),
         )
+    except RelinkRequiredError:
+        # Our tokens stopped working mid-withdrawal. If Toss's answer to an earlier try
+        # was lost, Toss already removed the customer and their tokens with it (§5):
+        # ask Toss (Basic auth, §7 style) before telling the member to re-link.
+        if _still_customer(member):
+            raise
+        log.info("brandpay: member %s was already withdrawn at Toss", member.id)
     except TossNotFoundError:
         log.info("brandpay: member %s was already gone at Toss", member.id)
     except TossApiError as exc:
@@ -405,6 +412,14 @@ def withdraw(member: Member) -> None:
         link.mark_withdrawn(utcnow())
     db.session.commit()
     audit.record(member.email, "brandpay.withdrawn", f"member:{member.id}")
+
+
+def _still_customer(member: Member) -> bool:
+    """Whether Toss still has the customer; UpstreamError when it cannot be asked."""
+    try:
+        return _customer_active(member, _reload_link(member.id))
+    except TossError:
+        raise UpstreamError(_withdraw_unconfirmed()) from None
 
 
 def _withdraw_unconfirmed() -> str:
