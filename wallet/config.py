@@ -111,6 +111,9 @@ class TestConfig(DevConfig):
 
     ENV_NAME = "test"
     TESTING = True
+    # Tests read English unless they ask for Korean (Accept-Language: ko); production
+    # and development default to Korean.
+    BABEL_DEFAULT_LOCALE = "en"
     SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
     TOSS_API_BASE = SANDBOX_API_BASE
     TOSS_TIMEOUT = (2.0, 3.0)

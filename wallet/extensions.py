@@ -48,7 +48,8 @@ def select_locale() -> str | None:
         return str(chosen)
     if current_user and current_user.is_authenticated and current_user.locale:
         return str(current_user.locale)
-    return request.accept_languages.best_match(languages) or languages[0]
+    default = str(current_app.config["BABEL_DEFAULT_LOCALE"])
+    return request.accept_languages.best_match(languages) or default
 
 
 def select_timezone() -> str:
