@@ -81,12 +81,15 @@ audit_cli = AppGroup("audit", help="The tamper-evident audit log.")
 @audit_cli.command("verify")
 def audit_verify() -> None:
     """Check the hash chain; exit 1 and name each broken entry if it was tampered with."""
+    from flask_babel import force_locale
+
     from wallet.services import audit
 
     problems = audit.verify()
     if problems:
-        for problem in problems:
-            click.echo(f"entry {problem.seq}: {problem.problem}", err=True)
+        with force_locale("en"):  # problem texts are lazy; operators read English
+            for problem in problems:
+                click.echo(f"entry {problem.seq}: {problem.problem}", err=True)
         raise SystemExit(1)
     click.echo(f"audit log intact ({audit.count()} entries)")
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -66,7 +67,7 @@ class ChainProblem:
     """One place where the chain does not hold."""
 
     seq: int
-    problem: str
+    problem: str  # lazy: shown in the reader's language (admin page, CLI pins English)
 
 
 def verify(batch: int = 1000) -> list[ChainProblem]:
@@ -77,18 +78,23 @@ def verify(batch: int = 1000) -> list[ChainProblem]:
         if event.seq != expected_seq:
             problems.append(
                 ChainProblem(
-                    event.seq, f"entries {expected_seq}..{event.seq - 1} missing"
+                    event.seq,
+                    _l(
+                        "entries %(first)s..%(last)s missing",
+                        first=expected_seq,
+                        last=event.seq - 1,
+                    ),
                 )
             )
         if event.prev_hash != expected_prev:
             problems.append(
                 ChainProblem(
                     event.seq,
-                    "does not follow the previous entry (deleted or reordered)",
+                    _l("does not follow the previous entry (deleted or reordered)"),
                 )
             )
         if event.compute_hash() != event.hash:
-            problems.append(ChainProblem(event.seq, "content was edited"))
+            problems.append(ChainProblem(event.seq, _l("content was edited")))
         expected_prev, expected_seq = event.hash, event.seq + 1
     return problems
 

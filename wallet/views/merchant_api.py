@@ -102,7 +102,7 @@ def _body(allowed: dict[str, type]) -> dict[str, Any]:
 
 
 def _type_name(kind: type) -> str:
-    return {int: "whole number", str: "string"}.get(kind, kind.__name__)
+    return {int: _("whole number"), str: _("string")}.get(kind, kind.__name__)
 
 
 def _int_in(data: dict[str, Any], name: str, low: int, high: int) -> int | None:
