@@ -60,6 +60,33 @@
     }
   }
 
+  function sameOrigin(url, origin) {
+    try {
+      return new URL(url).origin === origin;
+    } catch (err) {
+      return false;
+    }
+  }
+
+  // Open BrandPay by itself only right after the member pressed our button (a fresh
+  // navigation from this site). Coming back from BrandPay's page unfinished (its cancel
+  // sends the browser here) or with the back button must not reopen it: that would
+  // trap the member in a loop. Then the button waits for them instead.
+  function freshFromOurButton() {
+    var entries = window.performance && performance.getEntriesByType
+      ? performance.getEntriesByType("navigation") : [];
+    if (entries.length && entries[0].type !== "navigate") return false;
+    return sameOrigin(document.referrer, window.location.origin);
+  }
+
   button.addEventListener("click", start);
-  if (root.dataset.autostart === "1") start();
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) busy(false); // restored from the back-forward cache
+  });
+  if (root.dataset.autostart !== "1") return;
+  if (freshFromOurButton()) {
+    start();
+  } else if (sameOrigin(document.referrer, root.dataset.sdkOrigin)) {
+    say(root.dataset.msgCanceled);
+  }
 })();
