@@ -38,8 +38,17 @@ def test_member_journey_link_pay_refund_remove_withdraw_completes(
     shot("wallet-new")
     assert_accessible("wallet home, not linked")
 
+    # An order made before linking: its checkout points to linking first.
+    checkout = steps.new_order(page, live_portal, "Green tea, 100 g", 12300)
+    order_id = steps.order_id_of(checkout)
+    notice = page.get_by_text("Your BrandPay wallet is not linked yet.")
+    assert notice.is_visible()
+    shot("checkout-not-linked")
+    assert_accessible("checkout, not linked")
+
     # Link: the portal's page → the SDK shim → Toss's consent + card page → callback.
     page.get_by_role("link", name="Link BrandPay").click()
+    page.wait_for_url(f"{live_portal}/wallet/link")
     shot("link")
     assert_accessible("link")
     page.get_by_role("button", name="Link BrandPay").click()
@@ -63,9 +72,9 @@ def test_member_journey_link_pay_refund_remove_withdraw_completes(
     assert len(sandbox.methods(customer_key)["cards"]) == 2
     shot("methods-two-cards")
 
-    # Pay: the order exists on the portal first, then the hosted PIN page approves it.
-    checkout = steps.new_order(page, live_portal, "Green tea, 100 g", 12300)
-    order_id = steps.order_id_of(checkout)
+    # Back to the order (as the browser's history would): now it can be paid.
+    page.goto(checkout)
+    assert page.get_by_text("Your BrandPay wallet is not linked yet.").count() == 0
     shot("checkout")
     assert_accessible("checkout")
     steps.pay_button(page).click()
