@@ -13,6 +13,7 @@ import html
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -158,25 +159,52 @@ def test_catalogue_placeholders_match_msgid(korean: Catalog) -> None:
     assert wrong == []
 
 
+def _gettext_calls(tree: ast.AST) -> Iterator[tuple[str, ast.Call]]:
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in GETTEXT_NAMES
+        ):
+            yield node.func.id, node
+
+
+def _python_sources() -> Iterator[tuple[str, ast.Module]]:
+    for path in sorted((ROOT / "wallet").rglob("*.py")):
+        if "sandbox" not in path.parts:  # emulates Toss's own pages; not translated
+            yield str(path.relative_to(ROOT)), ast.parse(path.read_text("utf-8"))
+
+
 def test_catalogue_python_gettext_calls_literal_msgids_passes() -> None:
     """`_(f"...")` or `_("a" + b)` is skipped by the extractor and never translated."""
     wrong = []
-    for path in sorted((ROOT / "wallet").rglob("*.py")):
-        if "sandbox" in path.parts:  # emulates Toss's own pages; not translated
-            continue
-        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Name)
-                and node.func.id in GETTEXT_NAMES
-                and node.args
+    for name, tree in _python_sources():
+        for func, call in _gettext_calls(tree):
+            literal = call.args[: 2 if "ngettext" in func else 1]
+            if not literal or not all(
+                isinstance(a, ast.Constant) and isinstance(a.value, str)
+                for a in literal
             ):
-                literal = node.args[: 2 if "ngettext" in node.func.id else 1]
-                if not all(
-                    isinstance(a, ast.Constant) and isinstance(a.value, str)
-                    for a in literal
-                ):
-                    wrong.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+                wrong.append(f"{name}:{call.lineno}")
+    assert wrong == []
+
+
+def test_catalogue_eager_gettext_at_import_time_none() -> None:
+    """`_()` outside a function body runs once, without a request: use lazy_gettext."""
+    wrong = []
+    for name, tree in _python_sources():
+        in_bodies = {
+            id(sub)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            for stmt in node.body
+            for sub in ast.walk(stmt)
+        }
+        wrong += [
+            f"{name}:{call.lineno}"
+            for func, call in _gettext_calls(tree)
+            if func in ("_", "gettext", "ngettext") and id(call) not in in_bodies
+        ]
     assert wrong == []
 
 
