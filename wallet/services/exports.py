@@ -46,6 +46,7 @@ COLUMNS = (
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _CHUNK = 64 * 1024  # bytes handed to the WSGI server at a time
 BATCH = 1000  # rows fetched from the database at a time
+EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)
 
 
 class ExportRangeError(WalletError):
@@ -79,6 +80,15 @@ def date_range(start: date | None, end: date | None) -> DateRange:
         raise ExportRangeError(_("Choose a start and an end date."))
     if end < start:
         raise ExportRangeError(_("The end date must not be before the start date."))
+    if start < EARLIEST or end > LATEST:
+        # Also keeps the UTC conversion of the bounds inside datetime's range.
+        raise ExportRangeError(
+            _(
+                "Choose dates between %(first)s and %(last)s.",
+                first=EARLIEST.isoformat(),
+                last=LATEST.isoformat(),
+            )
+        )
     return DateRange(start, end)
 
 

@@ -180,6 +180,8 @@ def test_export_is_audited_with_actor_and_range(
         ("", "2026-03-01", "Enter a date like"),
         ("2026-02-30", "2026-03-01", "Enter a date like"),
         ("yesterday", "2026-03-01", "Enter a date like"),
+        ("0001-01-01", "2026-03-01", "Choose dates between 2000-01-01 and"),
+        ("2026-03-01", "9999-12-31", "Choose dates between 2000-01-01 and"),
     ],
 )
 def test_export_bad_range_is_400_page_and_not_audited(
