@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, func, select
+from sqlalchemy import event, select
 
 from wallet.extensions import db
+from wallet.models.order import Order
+from wallet.services import payments
 
 PASSWORD = "correct-horse-1"
 _emails = itertools.count(1)
@@ -75,10 +77,45 @@ def member_login(
     return _make
 
 
-def table_counts(app: Flask) -> dict[str, int]:
-    """Row count of every table the models define."""
+def reconcile(app: Flask) -> str:
+    """`flask wallet reconcile --min-age 0`; its output."""
+    result = app.test_cli_runner().invoke(
+        args=["wallet", "reconcile", "--min-age", "0"]
+    )
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def mismatches(app: Flask, sandbox: Any, order_ids: list[str]) -> list[str]:
+    """Every way an order disagrees with the sandbox's truth about it."""
+    problems: list[str] = []
     with app.app_context():
-        return {
-            name: int(db.session.scalar(select(func.count()).select_from(table)) or 0)
-            for name, table in db.metadata.tables.items()
-        }
+        for order_id in order_ids:
+            order = db.session.scalar(select(Order).where(Order.order_id == order_id))
+            truth = sandbox.payment_by_order(order_id)
+            paid = truth is not None and truth["status"] in payments.PAID_TOSS_STATUSES
+            payment = order.payment
+            where = f"{order_id} ({order.status}, Toss {truth and truth['status']})"
+            if not paid:
+                if order.status not in ("PENDING", "EXPIRED", "FAILED") or payment:
+                    problems.append(f"{where}: not paid at Toss, but not open here")
+                continue
+            if order.status != truth["status"] or payment is None:
+                problems.append(f"{where}: status differs")
+                continue
+            done = sum(c.amount for c in payment.cancels if c.status == "DONE")
+            toss_cancels = sum(c["cancelAmount"] for c in truth.get("cancels") or [])
+            if (
+                payment.payment_key != truth["paymentKey"]
+                or payment.total_amount != truth["totalAmount"]
+                or payment.balance_amount != truth["balanceAmount"]
+                or payment.refund_reserved != 0
+                or done != toss_cancels
+                or done != payment.total_amount - payment.balance_amount
+                or any(c.status == "PENDING" for c in payment.cancels)
+            ):
+                problems.append(
+                    f"{where}: balance {payment.balance_amount} vs "
+                    f"{truth['balanceAmount']}, cancels {done} vs {toss_cancels}"
+                )
+    return problems

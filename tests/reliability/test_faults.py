@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from tests.integration.brandpay.conftest import (  # noqa: F401 (fixtures)
     Browser,
@@ -30,10 +30,10 @@ from tests.integration.payments.conftest import (  # noqa: F401 (fixture)
     path_of,
     payer,
 )
+from tests.reliability.conftest import mismatches, reconcile
 from wallet.extensions import db
 from wallet.models import BrandPayLink
 from wallet.models._types import utcnow
-from wallet.models.order import Order
 from wallet.services import orders, payments
 
 CONFIRM = "/v1/brandpay/payments/confirm"
@@ -110,52 +110,9 @@ def _apply(sandbox: Any, faults: list[Fault]) -> None:
         sandbox.set_fault(route, **spec)
 
 
-def _reconcile(app: Flask) -> str:
-    result = app.test_cli_runner().invoke(
-        args=["wallet", "reconcile", "--min-age", "0"]
-    )
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def _mismatches(app: Flask, sandbox: Any, order_ids: list[str]) -> list[str]:
-    """Every way an order disagrees with the sandbox's truth about it."""
-    problems: list[str] = []
-    with app.app_context():
-        for order_id in order_ids:
-            order = db.session.scalar(select(Order).where(Order.order_id == order_id))
-            truth = sandbox.payment_by_order(order_id)
-            paid = truth is not None and truth["status"] in payments.PAID_TOSS_STATUSES
-            payment = order.payment
-            where = f"{order_id} ({order.status}, Toss {truth and truth['status']})"
-            if not paid:
-                if order.status not in ("PENDING", "EXPIRED", "FAILED") or payment:
-                    problems.append(f"{where}: not paid at Toss, but not open here")
-                continue
-            if order.status != truth["status"] or payment is None:
-                problems.append(f"{where}: status differs")
-                continue
-            done = sum(c.amount for c in payment.cancels if c.status == "DONE")
-            toss_cancels = sum(c["cancelAmount"] for c in truth.get("cancels") or [])
-            if (
-                payment.payment_key != truth["paymentKey"]
-                or payment.total_amount != truth["totalAmount"]
-                or payment.balance_amount != truth["balanceAmount"]
-                or payment.refund_reserved != 0
-                or done != toss_cancels
-                or done != payment.total_amount - payment.balance_amount
-                or any(c.status == "PENDING" for c in payment.cancels)
-            ):
-                problems.append(
-                    f"{where}: balance {payment.balance_amount} vs "
-                    f"{truth['balanceAmount']}, cancels {done} vs {toss_cancels}"
-                )
-    return problems
-
-
 def _no_open_work(app: Flask) -> None:
     """A second reconcile finds nothing left: it settled everything the first time."""
-    out = _reconcile(app)
+    out = reconcile(app)
     assert "orders checked: 0" in out, out
     assert "refunds checked: 0" in out, out
 
@@ -181,8 +138,8 @@ def test_faults_pay_and_refund_consistent_with_sandbox_after_reconcile(
     assert outcomes["timeout+lookup-timeout"] == 202
     assert p.order(placed[-2]).status == "UNKNOWN"
     sandbox.advance_clock(2)  # past Toss's 1 s FORBIDDEN_CONSECUTIVE_REQUEST window
-    _reconcile(app)
-    assert _mismatches(app, sandbox, placed) == []
+    reconcile(app)
+    assert mismatches(app, sandbox, placed) == []
     done = [o for o in placed if p.order(o).status == "DONE"]
     assert len(done) == len(PAY_FAULTS)  # every authorized payment got confirmed
 
@@ -200,8 +157,8 @@ def test_faults_pay_and_refund_consistent_with_sandbox_after_reconcile(
                 payments.refund(orders.find(order_id), amount, label, "reliability")
         sandbox.clear_faults()
     sandbox.advance_clock(2)
-    _reconcile(app)
-    assert _mismatches(app, sandbox, placed) == []
+    reconcile(app)
+    assert mismatches(app, sandbox, placed) == []
     refunded = [o for o in done[: len(REFUND_FAULTS)] if p.order(o).payment.cancels]
     assert len(refunded) == len(REFUND_FAULTS)
     _no_open_work(app)

@@ -1,0 +1,259 @@
+"""Kill the portal process while confirms are in flight, restart it, reconcile.
+
+The portal runs as a real gunicorn process on 127.0.0.1 against the test database and
+the test sandbox. Confirms are held at the sandbox (some will be applied after the
+hold, some never), the portal is SIGKILLed while they wait, then started again and
+`flask wallet reconcile` runs: every order must end as Toss has it, none lost.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from flask import Flask
+from sqlalchemy import func, select
+
+from tests.conftest import VAULT_SPEC, csrf_token
+from tests.reliability.conftest import PASSWORD, mismatches, reconcile
+from wallet.extensions import db
+from wallet.models import Member
+from wallet.models.order import Order
+from wallet.models.payment import Payment
+
+ROOT = Path(__file__).resolve().parents[2]
+GUNICORN = Path(sys.executable).with_name("gunicorn")
+CONFIRM = "/v1/brandpay/payments/confirm"
+LISTENING = re.compile(rb"Listening at: (http://127\.0\.0\.1:\d+)")
+ORDERS = 4
+NEVER_APPLIED = 2  # the first two held confirms hang: Toss never acts on them
+_ORDER_PATH = re.compile(r"/pay/orders/([A-Za-z0-9_-]+)$")
+_SUCCESS_RE = re.compile(r'data-success-url="([^"]+)"')
+_FAIL_RE = re.compile(r'data-fail-url="([^"]+)"')
+
+pytestmark = pytest.mark.skipif(not GUNICORN.exists(), reason="gunicorn not installed")
+
+
+class Portal:
+    """`gunicorn 'wallet:create_app()'` in its own process group; SIGKILL-able."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(  # noqa: S603 - our own venv's gunicorn
+            [
+                str(GUNICORN),
+                "--workers=1",
+                "--threads=8",
+                "--bind=127.0.0.1:0",
+                "--graceful-timeout=1",
+                "wallet:create_app()",
+            ],
+            cwd=ROOT,
+            env=env,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # its own group: the worker dies with the master
+        )
+        self.url = self._wait_listening()
+        self._wait_healthy()
+
+    def _wait_listening(self) -> str:
+        assert self.proc.stderr is not None
+        deadline = time.monotonic() + 20
+        seen = b""
+        while time.monotonic() < deadline:
+            line = self.proc.stderr.readline()
+            seen += line
+            found = LISTENING.search(line)
+            if found:
+                # Keep draining stderr so the process never blocks on a full pipe.
+                threading.Thread(target=self.proc.stderr.read, daemon=True).start()
+                return found.group(1).decode()
+            if not line and self.proc.poll() is not None:
+                break
+        raise AssertionError(f"gunicorn did not start: {seen.decode()[-2000:]}")
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                time.sleep(0.05)
+        raise AssertionError("portal never became healthy")
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: master and worker die mid-request."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def portal_env(database_url: str, sandbox: Any, tmp_path: Path) -> dict[str, str]:
+    """Settings for the portal process: this test's database and sandbox."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WALLET_")}
+    return env | {
+        "WALLET_CONFIG": "development",
+        "WALLET_INSTANCE_PATH": str(tmp_path / "instance"),
+        "WALLET_DATABASE_URL": database_url,
+        "WALLET_TOSS_API_BASE": sandbox.base_url,
+        "WALLET_SECRET_KEY": "crash-test-secret-key",
+        "WALLET_VAULT_KEYS": VAULT_SPEC,
+        "WALLET_RATELIMIT_ENABLED": "false",
+        "WALLET_TOSS_TIMEOUT": "[2.0, 10.0]",
+    }
+
+
+@pytest.fixture
+def start_portal(portal_env: dict[str, str]) -> Iterator[Callable[[], Portal]]:
+    """Start portal processes; every one still running is killed at the end."""
+    started: list[Portal] = []
+
+    def _start() -> Portal:
+        portal = Portal(portal_env)
+        started.append(portal)
+        return portal
+
+    yield _start
+    for portal in started:
+        portal.kill()
+
+
+def _browser(portal: Portal, email: str) -> requests.Session:
+    """A logged-in browser session on the portal process."""
+    http = requests.Session()
+    page = http.get(f"{portal.url}/auth/login", timeout=10)
+    resp = http.post(
+        f"{portal.url}/auth/login",
+        data={
+            "email": email,
+            "password": PASSWORD,
+            "csrf_token": csrf_token(page.text),
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert resp.status_code == 302, resp.status_code
+    return http
+
+
+def _order(portal: Portal, http: requests.Session, amount: int) -> tuple[str, str, str]:
+    """A new order through the form: (orderId, successUrl, failUrl)."""
+    page = http.get(f"{portal.url}/pay/new", timeout=10)
+    resp = http.post(
+        f"{portal.url}/pay/new",
+        data={
+            "order_name": "Crash test",
+            "amount": str(amount),
+            "csrf_token": csrf_token(page.text),
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert resp.status_code == 303, resp.text[:500]
+    match = _ORDER_PATH.search(resp.headers["Location"])
+    assert match
+    checkout = http.get(f"{portal.url}/pay/orders/{match.group(1)}", timeout=10).text
+    success, fail = _SUCCESS_RE.search(checkout), _FAIL_RE.search(checkout)
+    assert success
+    assert fail
+    return match.group(1), success.group(1), fail.group(1)
+
+
+def _statuses(app: Flask, order_ids: list[str]) -> list[str]:
+    with app.app_context():
+        rows = db.session.scalars(
+            select(Order.status).where(Order.order_id.in_(order_ids))
+        ).all()
+        db.session.remove()
+        return list(rows)
+
+
+def test_crash_portal_killed_mid_confirm_reconcile_restores_truth(
+    app: Flask,
+    sandbox: Any,
+    make_member: Callable[..., Any],
+    start_portal: Callable[[], Portal],
+) -> None:
+    member_id = make_member("crash@example.com", PASSWORD)
+    with app.app_context():
+        customer_key = db.session.get(Member, member_id).customer_key
+    sandbox.link_customer(customer_key, "http://127.0.0.1/brandpay/callback")
+
+    first = start_portal()
+    http = _browser(first, "crash@example.com")
+    redirects: list[str] = []
+    order_ids: list[str] = []
+    for i in range(ORDERS):
+        order_id, success, fail = _order(first, http, 20_000 + i)
+        location = sandbox.authorize_payment(
+            customer_key, order_id, 20_000 + i, "Crash test", success, fail
+        )
+        order_ids.append(order_id)
+        redirects.append(location)
+
+    # Held at Toss: the first two hang (closed with no effect), the rest are applied
+    # after a delay. The portal dies while every one of them is waiting.
+    sandbox.set_fault(CONFIRM, hang=2.0, times=NEVER_APPLIED)
+    sandbox.set_fault(CONFIRM, latency=2.0)
+
+    def follow(location: str) -> None:
+        # The portal is killed under this request: that is the test.
+        with suppress(requests.RequestException):
+            http.get(location, timeout=15)
+
+    threads = [threading.Thread(target=follow, args=(loc,)) for loc in redirects]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while _statuses(app, order_ids).count("CONFIRMING") < ORDERS:
+        assert time.monotonic() < deadline, _statuses(app, order_ids)
+        time.sleep(0.05)
+    time.sleep(0.3)  # the confirm requests are out, waiting at the sandbox
+    first.kill()
+    for thread in threads:
+        thread.join(timeout=15)
+    time.sleep(2.2)  # let the held confirms finish (or hang up) at the sandbox
+    sandbox.clear_faults()
+
+    # The crash left every order CONFIRMING; Toss applied only some confirms.
+    assert _statuses(app, order_ids) == ["CONFIRMING"] * ORDERS
+    truth = [sandbox.payment_by_order(o)["status"] for o in order_ids]
+    assert truth.count("DONE") == ORDERS - NEVER_APPLIED, truth
+
+    second = start_portal()
+    http = _browser(second, "crash@example.com")
+    sandbox.advance_clock(2)  # past Toss's 1 s window for repeating a confirm
+    out = reconcile(app)
+    assert f"orders checked: {ORDERS}" in out, out
+    assert mismatches(app, sandbox, order_ids) == []
+    assert _statuses(app, order_ids) == ["DONE"] * ORDERS  # the hung ones re-confirmed
+    with app.app_context():
+        payments = db.session.scalar(
+            select(func.count(Payment.id))
+            .join(Order, Order.id == Payment.order_pk)
+            .where(Order.order_id.in_(order_ids))
+        )
+    assert payments == ORDERS  # nothing lost, nothing twice
+    for order_id in order_ids:
+        receipt = http.get(f"{second.url}/pay/orders/{order_id}/receipt", timeout=10)
+        assert receipt.status_code == 200
+        # Every confirm went out under the order's one Idempotency-Key.
+        keys = {
+            c["idempotencyKey"]
+            for c in sandbox.calls(CONFIRM)
+            if (c.get("idempotencyKey") or "").startswith(f"confirm-{order_id}-")
+        }
+        assert keys == {f"confirm-{order_id}-1"}
+    assert "orders checked: 0" in reconcile(app)
