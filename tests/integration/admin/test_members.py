@@ -241,3 +241,19 @@ def test_notice_dismissed_by_its_member_only(
     assert resp.status_code == 303
     home = linked.client.get("/wallet").get_data(as_text=True)
     assert "Your BrandPay link was revoked" not in home
+
+
+def test_admin_search_control_characters_are_refused_or_find_nobody(
+    admin: Browser, linked: Browser
+) -> None:
+    queries = (
+        "q=a%00b",
+        "q=%00",
+        "after=%00",
+        "q=m&after=m%00",
+        "q=%01&match=contains",
+    )
+    for query in queries:
+        resp = admin.client.get(f"/admin/members?{query}")
+        assert resp.status_code in (200, 400), query
+        assert linked.email not in resp.get_data(as_text=True), query
