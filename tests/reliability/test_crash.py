@@ -1,6 +1,6 @@
 """Kill the portal process while confirms are in flight, restart it, reconcile.
 
-The portal runs as a real gunicorn process on 127.0.0.1 against the test database and
+The portal runs as a real gunicorn process (bench/servers.py) on 127.0.0.1 against the test database and
 the test sandbox. Confirms are held at the sandbox (some will be applied after the
 hold, some never), the portal is SIGKILLed while they wait, then started again and
 `flask wallet reconcile` runs: every order must end as Toss has it, none lost.
@@ -8,11 +8,7 @@ hold, some never), the portal is SIGKILLed while they wait, then started again a
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +21,7 @@ import requests
 from flask import Flask
 from sqlalchemy import func, select
 
+from bench.servers import GUNICORN, Gunicorn, portal_env
 from tests.conftest import VAULT_SPEC, csrf_token
 from tests.reliability.conftest import PASSWORD, mismatches, reconcile
 from wallet.extensions import db
@@ -32,10 +29,7 @@ from wallet.models import Member
 from wallet.models.order import Order
 from wallet.models.payment import Payment
 
-ROOT = Path(__file__).resolve().parents[2]
-GUNICORN = Path(sys.executable).with_name("gunicorn")
 CONFIRM = "/v1/brandpay/payments/confirm"
-LISTENING = re.compile(rb"Listening at: (http://127\.0\.0\.1:\d+)")
 ORDERS = 4
 NEVER_APPLIED = 2  # the first two held confirms hang: Toss never acts on them
 _ORDER_PATH = re.compile(r"/pay/orders/([A-Za-z0-9_-]+)$")
@@ -45,83 +39,25 @@ _FAIL_RE = re.compile(r'data-fail-url="([^"]+)"')
 pytestmark = pytest.mark.skipif(not GUNICORN.exists(), reason="gunicorn not installed")
 
 
-class Portal:
-    """`gunicorn 'wallet:create_app()'` in its own process group; SIGKILL-able."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(  # noqa: S603 - our own venv's gunicorn
-            [
-                str(GUNICORN),
-                "--workers=1",
-                "--threads=8",
-                "--bind=127.0.0.1:0",
-                "--graceful-timeout=1",
-                "wallet:create_app()",
-            ],
-            cwd=ROOT,
-            env=env,
-            stderr=subprocess.PIPE,
-            start_new_session=True,  # its own group: the worker dies with the master
-        )
-        self.url = self._wait_listening()
-        self._wait_healthy()
-
-    def _wait_listening(self) -> str:
-        assert self.proc.stderr is not None
-        deadline = time.monotonic() + 20
-        seen = b""
-        while time.monotonic() < deadline:
-            line = self.proc.stderr.readline()
-            seen += line
-            found = LISTENING.search(line)
-            if found:
-                # Keep draining stderr so the process never blocks on a full pipe.
-                threading.Thread(target=self.proc.stderr.read, daemon=True).start()
-                return found.group(1).decode()
-            if not line and self.proc.poll() is not None:
-                break
-        raise AssertionError(f"gunicorn did not start: {seen.decode()[-2000:]}")
-
-    def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                time.sleep(0.05)
-        raise AssertionError("portal never became healthy")
-
-    def kill(self) -> None:
-        """SIGKILL the whole process group: master and worker die mid-request."""
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-
 @pytest.fixture
-def portal_env(database_url: str, sandbox: Any, tmp_path: Path) -> dict[str, str]:
+def env(database_url: str, sandbox: Any, tmp_path: Path) -> dict[str, str]:
     """Settings for the portal process: this test's database and sandbox."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WALLET_")}
-    return env | {
-        "WALLET_CONFIG": "development",
-        "WALLET_INSTANCE_PATH": str(tmp_path / "instance"),
-        "WALLET_DATABASE_URL": database_url,
-        "WALLET_TOSS_API_BASE": sandbox.base_url,
-        "WALLET_SECRET_KEY": "crash-test-secret-key",
-        "WALLET_VAULT_KEYS": VAULT_SPEC,
-        "WALLET_RATELIMIT_ENABLED": "false",
-        "WALLET_TOSS_TIMEOUT": "[2.0, 10.0]",
-    }
+    return portal_env(
+        database_url,
+        sandbox.base_url,
+        VAULT_SPEC,
+        str(tmp_path / "instance"),
+        TOSS_TIMEOUT="[2.0, 10.0]",
+    )
 
 
 @pytest.fixture
-def start_portal(portal_env: dict[str, str]) -> Iterator[Callable[[], Portal]]:
+def start_portal(env: dict[str, str]) -> Iterator[Callable[[], Gunicorn]]:
     """Start portal processes; every one still running is killed at the end."""
-    started: list[Portal] = []
+    started: list[Gunicorn] = []
 
-    def _start() -> Portal:
-        portal = Portal(portal_env)
+    def _start() -> Gunicorn:
+        portal = Gunicorn("wallet:create_app()", env, workers=1, threads=8)
         started.append(portal)
         return portal
 
@@ -130,7 +66,7 @@ def start_portal(portal_env: dict[str, str]) -> Iterator[Callable[[], Portal]]:
         portal.kill()
 
 
-def _browser(portal: Portal, email: str) -> requests.Session:
+def _browser(portal: Gunicorn, email: str) -> requests.Session:
     """A logged-in browser session on the portal process."""
     http = requests.Session()
     page = http.get(f"{portal.url}/auth/login", timeout=10)
@@ -148,7 +84,9 @@ def _browser(portal: Portal, email: str) -> requests.Session:
     return http
 
 
-def _order(portal: Portal, http: requests.Session, amount: int) -> tuple[str, str, str]:
+def _order(
+    portal: Gunicorn, http: requests.Session, amount: int
+) -> tuple[str, str, str]:
     """A new order through the form: (orderId, successUrl, failUrl)."""
     page = http.get(f"{portal.url}/pay/new", timeout=10)
     resp = http.post(
@@ -184,7 +122,7 @@ def test_crash_portal_killed_mid_confirm_reconcile_restores_truth(
     app: Flask,
     sandbox: Any,
     make_member: Callable[..., Any],
-    start_portal: Callable[[], Portal],
+    start_portal: Callable[[], Gunicorn],
 ) -> None:
     member_id = make_member("crash@example.com", PASSWORD)
     with app.app_context():
