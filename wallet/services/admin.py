@@ -105,10 +105,12 @@ def _email_matches(query: str, contains: bool) -> ColumnElement[bool]:
     if contains:
         return Member.email.like(f"%{escaped}%", escape="\\")
     condition = Member.email.like(f"{escaped}%", escape="\\")
-    if db.session.get_bind().dialect.name == "sqlite":
+    last = ord(query[-1])
+    if db.session.get_bind().dialect.name == "sqlite" and last < 0xD7FF:
         # SQLite's LIKE is case-insensitive and so cannot use the (binary) email index;
-        # emails are stored lower-case, so the equivalent binary range can.
-        upper = query[:-1] + chr(ord(query[-1]) + 1)
+        # emails are stored lower-case, so the equivalent binary range can. (Past
+        # U+D7FF the next code point may be a surrogate: LIKE alone is still right.)
+        upper = query[:-1] + chr(last + 1)
         condition = and_(condition, Member.email >= query, Member.email < upper)
     return condition
 

@@ -76,6 +76,9 @@ def test_admin_search_like_wildcards_are_literal(
         found = admin_service.search_members("a_", contains=False)
         assert [m.email for m, _link in found.rows] == ["a_b@example.com"]
         assert admin_service.search_members("%", contains=True).rows == []
+        # The last code points before the surrogates and of Unicode: no range bound.
+        for odd in ("a\ud7ff", "a\U0010ffff"):
+            assert admin_service.search_members(odd).rows == []
 
 
 def test_admin_search_keyset_pages_cover_everyone_once(
