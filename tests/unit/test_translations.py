@@ -30,7 +30,7 @@ from tests.conftest import csrf_token, logged_in_client
 from wallet.extensions import db
 from wallet.models.notice import LINK_REVOKED, RELINK_REQUIRED
 from wallet.models.order import Order
-from wallet.services import demo, members, merchants, notices
+from wallet.services import demo, members, merchants, notices, orders
 
 ROOT = Path(__file__).resolve().parents[2]
 KO_PO = ROOT / "wallet" / "translations" / "ko" / "LC_MESSAGES" / "messages.po"
@@ -245,9 +245,15 @@ def seeded(app: Flask, sandbox: Any, tmp_path: Path) -> dict[str, Any]:
         order = db.session.scalars(
             select(Order).filter_by(order_name=demo.DEMO_ORDERS[0][0])
         ).one()
+        unpaid = orders.create_order(15000, "Matcha, 30 g", member=member)
         merchant = merchants.by_public_id(shop.public_id)
         assert merchant is not None
-        return {"order": order.order_id, "member": member.id, "merchant": merchant.id}
+        return {
+            "order": order.order_id,
+            "unpaid": unpaid.order_id,
+            "member": member.id,
+            "merchant": merchant.id,
+        }
 
 
 def _pages(seeded: dict[str, Any]) -> dict[tuple[str, str] | None, list[str]]:
@@ -260,12 +266,15 @@ def _pages(seeded: dict[str, Any]) -> dict[tuple[str, str] | None, list[str]]:
             "/wallet/methods",
             "/wallet/link",
             "/wallet/withdraw",
+            "/wallet/connect",
             "/pay/new",
+            f"/pay/orders/{seeded['unpaid']}",
             "/pay/history",
             f"/pay/orders/{order}/receipt",
             "/no/such/page",
         ],
         demo.DEMO_ADMIN: [
+            "/auth/reauth",
             "/admin/",
             "/admin/members",
             f"/admin/members/{seeded['member']}",
@@ -427,6 +436,15 @@ def test_service_errors_shown_in_korean_translated(
     receipt = member_client.get("/pay/orders/no-such-order/receipt", headers=ko)
     assert receipt.status_code == 404
     assert "주문을 찾을 수 없습니다." in receipt.get_data(as_text=True)
+    # A form validator's lazy message with its values filled in.
+    page = member_client.get("/pay/new", headers=ko).get_data(as_text=True)
+    small = member_client.post(
+        "/pay/new",
+        data={"order_name": "Tea", "amount": "50", "csrf_token": csrf_token(page)},
+        headers=ko,
+    )
+    assert small.status_code == 400
+    assert "원에서 " in small.get_data(as_text=True)
     # The members service's login refusal, flashed on the form.
     anonymous = app.test_client()
     form = anonymous.get("/auth/login", headers=ko).get_data(as_text=True)
