@@ -165,6 +165,7 @@ def test_devserver_fresh_start_then_restart_serves_demo(tmp_path: Path) -> None:
         key_line = re.search(r"shop API key  (bpk_\S+)", banner)
         assert key_line, banner
         http = requests.Session()
+        http.headers["Accept-Language"] = "en"  # the portal defaults to Korean
         login = http.get(f"{portal}/auth/login", timeout=5)
         email, password = demo.DEMO_MEMBER
         form = {"email": email, "password": password}
