@@ -3,6 +3,7 @@ history, and `python -m wallet.devserver` serves the portal, sandbox and shop.""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -162,8 +163,11 @@ def test_devserver_fresh_start_then_restart_serves_demo(tmp_path: Path) -> None:
         assert "demo wallet linked with 2 methods; 4 payments made" in banner
         assert f"example shop  {shop}/" in banner
         assert "demo@example.com / demo-password-1" in banner
-        key_line = re.search(r"shop API key  (bpk_\S+)", banner)
+        key_line = re.search(r"shop API key  (bpk_[0-9a-f]+)_… ", banner)
         assert key_line, banner
+        stored = json.loads((tmp_path / "instance" / "demo-merchant.json").read_text())
+        assert key_line.group(1) not in ("", stored.get("api_key"))  # prefix only
+        assert stored["api_key"] not in banner
         http = requests.Session()
         http.headers["Accept-Language"] = "en"  # the portal defaults to Korean
         login = http.get(f"{portal}/auth/login", timeout=5)
