@@ -76,6 +76,12 @@ def test_fault_drop_close_confirm_applies_effect_and_replays(
     with pytest.raises(requests.ConnectionError):
         api.post(CONFIRM, confirm_body(q, customer), headers=headers)
     assert toss.payment(q["paymentKey"])["status"] == "DONE"  # type: ignore[index]
+    # The socket closes before the server finishes the request (stores the answer,
+    # logs the call); a retry in that gap is correctly answered 409 in flight. Wait
+    # for the server side to finish, as a client's backoff would.
+    deadline = time.monotonic() + 5
+    while not toss.calls(CONFIRM) and time.monotonic() < deadline:
+        time.sleep(0.01)
     retry = api.post(CONFIRM, confirm_body(q, customer), headers=headers)
     assert (retry.status_code, retry.json()["status"]) == (200, "DONE")
     assert [c["replay"] for c in toss.calls(CONFIRM)] == [False, True]
