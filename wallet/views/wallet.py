@@ -11,6 +11,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -20,11 +21,13 @@ from flask_login import current_user, login_required
 from wallet.errors import WalletError
 from wallet.extensions import limiter
 from wallet.forms import ConfirmForm
+from wallet.security import safe_next
 from wallet.services import brandpay
 
 bp = Blueprint("wallet", __name__)
 
 LINK_MODES = ("link", "add")
+AFTER_LINK_KEY = "after_link"
 
 
 def public_url_for(endpoint: str, **values: Any) -> str:
@@ -63,6 +66,10 @@ def start_link() -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit() or mode not in LINK_MODES:
         raise WalletError(_("Start linking from your wallet page."))
     brandpay.start_link_attempt(current_user)
+    # Where to go once linked (e.g. back to the checkout that sent them); same-site only.
+    session[AFTER_LINK_KEY] = safe_next(
+        request.form.get("next"), url_for("wallet.methods")
+    )
     return redirect(url_for("wallet.connect", mode=mode), code=303)
 
 
@@ -93,8 +100,12 @@ def callback() -> ResponseReturnValue:
     except (brandpay.LinkRefusedError, brandpay.LinkFailedError) as exc:
         page = render_template("wallet/callback_refused.html", message=exc.message)
         return page, exc.status
-    flash(_("BrandPay is linked. Your payment methods are below."), "success")
-    return redirect(url_for("wallet.methods"))
+    target = safe_next(session.pop(AFTER_LINK_KEY, None), url_for("wallet.methods"))
+    if target == url_for("wallet.methods"):
+        flash(_("BrandPay is linked. Your payment methods are below."), "success")
+    else:
+        flash(_("BrandPay is linked. You can pay now."), "success")
+    return redirect(target)
 
 
 @bp.get("/wallet/methods")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -67,6 +68,29 @@ def test_link_callback_valid_code_stores_encrypted_tokens(
     page = who.client.get("/wallet/methods").get_data(as_text=True)
     assert "BrandPay is linked" in page
     assert "****" in page  # the card's masked number, live from Toss
+
+
+def test_link_started_from_checkout_returns_there_never_off_site(
+    sandbox: Any, browser: Callable[..., Browser]
+) -> None:
+    who = browser()
+    for sent, expected in (
+        ("/pay/orders/ord_abc123", "/pay/orders/ord_abc123"),
+        ("https://evil.example/x", "/wallet/methods"),
+    ):
+        page = f"/wallet/link?next={sent}"
+        assert f'name="next" value="{sent}"' in who.client.get(page).get_data(
+            as_text=True
+        )
+        resp = who.post_form(page, "/wallet/link", {"mode": "link", "next": sent})
+        assert resp.status_code == 303
+        body = who.client.get(resp.headers["Location"]).get_data(as_text=True)
+        match = re.search(r'data-redirect-url="([^"]+)"', body)
+        assert match
+        location = sandbox.link_customer(who.customer_key, match.group(1))
+        back = who.client.get(location)
+        assert back.status_code == 302
+        assert back.headers["Location"] == expected
 
 
 def test_link_page_anonymous_redirects_to_login(client: Any) -> None:
