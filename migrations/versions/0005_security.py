@@ -7,7 +7,9 @@ Create Date: 2026-11-28
 - member_notices: what an admin did to a member's link (revoked, re-link forced), shown
   on the member's wallet home until dismissed.
 - Indexes for the admin console: email-prefix search (pattern ops on PostgreSQL), one
-  subject's audit entries, and the payments CSV export's date-range scan.
+  subject's audit entries, and the payments CSV export's date-range scan; keyset
+  pages of all orders, of one status and of one merchant's orders (found by
+  bench/growth.py).
 """
 
 import sqlalchemy as sa
@@ -60,9 +62,28 @@ def upgrade():
         batch_op.create_index(
             "ix_payments_created_at_id", ["created_at", "id"], unique=False
         )
+    # Keyset pages of every order and of one status (admin payments) and of one
+    # merchant's orders (merchant API and dashboard): without these, each page sorts
+    # every matching order.
+    with op.batch_alter_table("orders") as batch_op:
+        batch_op.create_index(
+            "ix_orders_created_at_id", ["created_at", "id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_orders_merchant_created",
+            ["merchant_id", "created_at", "id"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_orders_status_created", ["status", "created_at", "id"], unique=False
+        )
 
 
 def downgrade():
+    with op.batch_alter_table("orders") as batch_op:
+        batch_op.drop_index("ix_orders_status_created")
+        batch_op.drop_index("ix_orders_merchant_created")
+        batch_op.drop_index("ix_orders_created_at_id")
     with op.batch_alter_table("payments") as batch_op:
         batch_op.drop_index("ix_payments_created_at_id")
     with op.batch_alter_table("audit_events") as batch_op:

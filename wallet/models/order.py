@@ -78,8 +78,12 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
             "status IN (" + ", ".join(f"'{s}'" for s in STATUSES) + ")",
             name="status",
         ),
-        # History is keyset-paginated on (created_at, id) per member.
+        # History is keyset-paginated on (created_at, id) per member; the admin's and
+        # a merchant's lists too, over every order or one merchant's (revision 0005).
         Index("ix_orders_member_created", "member_id", "created_at", "id"),
+        Index("ix_orders_created_at_id", "created_at", "id"),
+        Index("ix_orders_status_created", "status", "created_at", "id"),
+        Index("ix_orders_merchant_created", "merchant_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
