@@ -1,0 +1,46 @@
+"""`python -m bench [throughput|growth|races|all]`: see bench/README.md."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from bench import growth, races, throughput
+
+
+def main() -> None:
+    """Parse arguments and run the chosen benchmarks (all by default)."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "which",
+        nargs="?",
+        default="all",
+        choices=("throughput", "growth", "races", "all"),
+    )
+    parser.add_argument("--duration", type=float, default=10, help="seconds per target")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--sizes",
+        default=None,
+        help="payments for the growth bench, e.g. 10000,100000,1000000 "
+        "(default: up to 1M on PostgreSQL, up to 100k on SQLite)",
+    )
+    parser.add_argument("--samples", type=int, default=30, help="requests per page")
+    parser.add_argument(
+        "--clients", type=int, default=50, help="race: concurrent clients"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="race: rounds")
+    args = parser.parse_args()
+    started = time.monotonic()
+    if args.which in ("throughput", "all"):
+        throughput.main(args.duration, args.connections)
+    if args.which in ("growth", "all"):
+        sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else None
+        growth.main(sizes, args.samples)
+    if args.which in ("races", "all"):
+        races.main(args.clients, args.rounds)
+    print(f"# done in {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
