@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import Row, Select, and_, or_, select
+from sqlalchemy import Row, Select, or_, select
 
 from wallet.errors import WalletError
 from wallet.extensions import db
@@ -44,7 +44,7 @@ COLUMNS = (
 # OWASP CSV injection: a spreadsheet treats a cell starting with one of these as a
 # formula; a leading apostrophe makes it text.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_CHUNK = 64 * 1024  # bytes handed to the WSGI server at a time
+_CHUNK = 64 * 1024  # characters handed to the WSGI server at a time (≥ that in bytes)
 BATCH = 1000  # rows fetched from the database at a time
 EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)
 
@@ -148,11 +148,10 @@ def _rows(low: datetime, high: datetime, batch: int) -> Iterator[Row[Any]]:
             return
         yield from rows
         last = rows[-1]
-        query = _query(low, high).where(
-            or_(
-                Payment.created_at > last.created_at,
-                and_(Payment.created_at == last.created_at, Payment.id > last.id),
-            )
+        # The cursor becomes the range's lower bound (SQLite seeks on one bound only),
+        # so each batch starts where the last one ended instead of at the range start.
+        query = _query(last.created_at, high).where(
+            or_(Payment.created_at > last.created_at, Payment.id > last.id)
         )
 
 
@@ -161,9 +160,9 @@ def _csv(rows: Iterator[Row[Any]]) -> Iterator[bytes]:
     writer = csv.writer(buffer, lineterminator="\r\n")
     # A BOM, so spreadsheet programs read the Korean method names as UTF-8.
     buffer.write("\ufeff")
-    writer.writerow(COLUMNS)
+    written = writer.writerow(COLUMNS)  # characters, as StringIO.write counts them
     for row in rows:
-        writer.writerow(
+        written += writer.writerow(
             [
                 safe_cell(row.order_id),
                 _kst(row.order_created_at),
@@ -177,10 +176,11 @@ def _csv(rows: Iterator[Row[Any]]) -> Iterator[bytes]:
                 row.total_amount - row.balance_amount,
             ]
         )
-        if buffer.tell() >= _CHUNK:
+        if written >= _CHUNK:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
             buffer.truncate()
+            written = 0
     yield buffer.getvalue().encode("utf-8")
 
 
