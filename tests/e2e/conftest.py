@@ -51,7 +51,7 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     context = browser.new_context(
         locale="en-US", viewport={"width": 1100, "height": 900}
     )
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(30_000)  # generous: CI machines are shared and slow
     pg = context.new_page()
     yield pg
     report = getattr(request.node, "rep_call", None)

@@ -48,7 +48,7 @@ def test_member_journey_link_pay_refund_remove_withdraw_completes(
 
     # Link: the portal's page → the SDK shim → Toss's consent + card page → callback.
     page.get_by_role("link", name="Link BrandPay").click()
-    page.wait_for_url(f"{live_portal}/wallet/link")
+    page.wait_for_url(f"{live_portal}/wallet/link?next=**")
     shot("link")
     assert_accessible("link")
     page.get_by_role("button", name="Link BrandPay").click()
@@ -56,8 +56,11 @@ def test_member_journey_link_pay_refund_remove_withdraw_completes(
     shot("hosted-register")
     assert_accessible("sandbox registration page")
     steps.hosted_register(page, steps.GOOD_CARD)
-    page.wait_for_url(f"{live_portal}/wallet/methods")
-    assert page.get_by_text("BrandPay is linked.").is_visible()
+    # Linked from the checkout, the member lands back on that checkout.
+    page.wait_for_url(checkout)
+    assert page.get_by_text("BrandPay is linked. You can pay now.").is_visible()
+    assert page.get_by_text("Your BrandPay wallet is not linked yet.").count() == 0
+    page.goto(f"{live_portal}/wallet/methods")
     assert steps.link_status(app, steps.member(app, EMAIL).id) == "linked"
     assert len(sandbox.methods(customer_key)["cards"]) == 1
     shot("methods-one-card")
