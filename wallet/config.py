@@ -60,7 +60,9 @@ class Config:
     # Merchants (issue 6): API rate limit per key, wallet-link lifetime, webhook outbox.
     API_RATELIMIT = "300 per minute"
     WALLET_LINK_TTL = 600  # longest `exp - iat` accepted for a wallet link (seconds)
-    OUTBOX_LEASE_SECONDS = 60  # a claimed event is retried after this if its worker died
+    OUTBOX_LEASE_SECONDS = (
+        60  # a claimed event is retried after this if its worker died
+    )
     OUTBOX_BACKOFF = (5.0, 3600.0)  # first retry delay, cap; doubles with jitter
     OUTBOX_MAX_ATTEMPTS = 12
     OUTBOX_POLL_SECONDS = 2.0

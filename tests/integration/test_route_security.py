@@ -113,7 +113,12 @@ def test_route_login_rate_limit_answers_429_with_retry_after(
     assert "Too many attempts" in resp.get_data(as_text=True)
 
 
-def test_route_brandpay_callback_is_rate_limited(app: Flask, client: FlaskClient) -> None:
-    codes = [client.get("/brandpay/callback?code=x&customerKey=y").status_code for _ in range(21)]
+def test_route_brandpay_callback_is_rate_limited(
+    app: Flask, client: FlaskClient
+) -> None:
+    codes = [
+        client.get("/brandpay/callback?code=x&customerKey=y").status_code
+        for _ in range(21)
+    ]
     assert codes[:20] == [401] * 20  # refused (not logged in), but counted
     assert codes[20] == 429
