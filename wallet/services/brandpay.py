@@ -58,7 +58,6 @@ __all__ = [
     "handle_customer_status_changed",
     "handle_method_updated",
     "link_of",
-    "members_with_links",
     "methods_overview",
     "remove_method",
     "revoke",
@@ -440,16 +439,6 @@ def _reload_link(member_id: int, *, lock: bool = False) -> BrandPayLink:
 
 
 # -- admin --------------------------------------------------------------------------
-
-
-def members_with_links() -> list[tuple[Member, BrandPayLink | None]]:
-    """Every member with their link (if any), newest first; never token values."""
-    rows = db.session.execute(
-        select(Member, BrandPayLink)
-        .outerjoin(BrandPayLink, BrandPayLink.member_id == Member.id)
-        .order_by(Member.id.desc())
-    ).all()
-    return [(m, link) for m, link in rows]
 
 
 def revoke(member_id: int, admin: Member, reason: str) -> BrandPayLink:
