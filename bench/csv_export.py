@@ -35,32 +35,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import create_engine, text
 
 from bench import seed
+from bench.env import app_for  # no rate limits: the bench logs in often
 from tests.conftest import csrf_token, log_in
-from wallet import create_app
-from wallet.config import TestConfig
-from wallet.crypto import TokenVault
 from wallet.extensions import db
 
 KST = ZoneInfo("Asia/Seoul")
 ADMIN_EMAIL = "bench-admin@example.com"
-VAULT_SPEC = TokenVault.generate_spec("bench")
 # Seeded payments are one second apart from this moment on: 100k rows take ~28 hours,
 # so March covers any size up to 2.6 million.
 FIRST_PAYMENT = datetime(2026, 3, 1, tzinfo=KST)
 RANGE = {"start": "2026-03-01", "end": "2026-03-31"}
 EMPTY_RANGE = {"start": "2020-01-01", "end": "2020-01-01"}
-
-
-def _app(database_url: str) -> Any:
-    # No rate limits: the bench logs in and exports more often than a person would.
-    return create_app(
-        TestConfig,
-        {
-            "DATABASE_URL": database_url,
-            "VAULT_KEYS": VAULT_SPEC,
-            "RATELIMIT_ENABLED": False,
-        },
-    )
 
 
 def _seed(database_url: str, rows: int) -> None:
@@ -69,7 +54,7 @@ def _seed(database_url: str, rows: int) -> None:
 
     from wallet.services import members
 
-    app = _app(database_url)
+    app = app_for(database_url)
     with app.app_context():
         upgrade()
         with db.engine.begin() as conn:
@@ -109,7 +94,7 @@ def _export(client: Any, form: dict[str, str], sample: Any = None) -> tuple[int,
 
 def measure(database_url: str) -> dict[str, Any]:
     """Child process: log in, warm up, then export the seeded range and measure."""
-    app = _app(database_url)
+    app = app_for(database_url)
     client = app.test_client()
     assert log_in(client, ADMIN_EMAIL, seed.SEED_PASSWORD).status_code == 302
     _export(client, EMPTY_RANGE)  # imports, compiled SQL, templates: not per row

@@ -5,11 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.conftest import csrf_token
 from wallet.security import admin_required, reauth_required
+
+
+@pytest.fixture
+def admin_on_sensitive_route(
+    app: Flask, make_member: Callable[..., Any], login: Callable[..., Any]
+) -> None:
+    """An admin logged in (not re-authenticated) and a route that needs re-auth."""
+    _sensitive_route(app)
+    make_member("boss@example.com", "boss-password-1", role="admin")
+    login("boss@example.com", "boss-password-1")
 
 
 def _sensitive_route(app: Flask) -> None:
@@ -22,14 +33,8 @@ def _sensitive_route(app: Flask) -> None:
 
 
 def test_reauth_required_asks_for_password_then_allows(
-    app: Flask,
-    client: FlaskClient,
-    make_member: Callable[..., Any],
-    login: Callable[..., Any],
+    client: FlaskClient, admin_on_sensitive_route: None
 ) -> None:
-    _sensitive_route(app)
-    make_member("boss@example.com", "boss-password-1", role="admin")
-    login("boss@example.com", "boss-password-1")
     resp = client.get("/test-sensitive")
     assert resp.status_code == 302
     assert "/auth/reauth?next=/test-sensitive" in resp.headers["Location"]
@@ -66,14 +71,8 @@ def test_reauth_required_asks_for_password_then_allows(
 
 
 def test_reauth_expires_after_max_age(
-    app: Flask,
-    client: FlaskClient,
-    make_member: Callable[..., Any],
-    login: Callable[..., Any],
+    client: FlaskClient, admin_on_sensitive_route: None
 ) -> None:
-    _sensitive_route(app)
-    make_member("boss@example.com", "boss-password-1", role="admin")
-    login("boss@example.com", "boss-password-1")
     with client.session_transaction() as s:
         s["reauth_at"] = 1_000  # long ago
     assert client.get("/test-sensitive").status_code == 302
