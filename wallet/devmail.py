@@ -55,14 +55,20 @@ def _decode(key: str, raw: bytes) -> StoredMail:
         date = parsedate_to_datetime(str(message["Date"])) if message["Date"] else None
     except (TypeError, ValueError):
         date = None
+
+    def header(name: str) -> str:
+        # A long encoded subject is folded onto the next line; unfolding leaves a
+        # leading space that mail clients drop, so drop it too.
+        return str(message[name] or "").strip()
+
     return StoredMail(
         key=key,
-        sender=str(message["From"] or ""),
-        to=str(message["To"] or ""),
-        subject=str(message["Subject"] or ""),
+        sender=header("From"),
+        to=header("To"),
+        subject=header("Subject"),
         date=date,
-        language=str(message["Content-Language"] or ""),
-        message_id=str(message["Message-ID"] or ""),
+        language=header("Content-Language"),
+        message_id=header("Message-ID"),
         text=text_part.get_content() if text_part is not None else "",  # type: ignore[attr-defined]
         html=html_part.get_content() if html_part is not None else "",  # type: ignore[attr-defined]
     )
