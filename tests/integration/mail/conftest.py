@@ -5,7 +5,7 @@ worker and read what arrived. Nothing about SMTP is mocked."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, make_app
 from tests.integration.brandpay.conftest import (  # noqa: F401 - fixtures
     browser,
     link,
@@ -26,7 +26,7 @@ from wallet.extensions import db
 from wallet.models import AuditEvent
 from wallet.models.member_token import MemberToken
 from wallet.models.outbox import OutboxEvent
-from wallet.services import outbox
+from wallet.services import members, outbox, password_reset
 
 PUBLIC = "http://localhost"  # loopback: the sandbox accepts it as a redirect URL
 PASSWORD = "correct-horse-1"
@@ -109,3 +109,26 @@ def member(make_member: Callable[..., Any]) -> dict[str, Any]:
     """A member account (not logged in anywhere)."""
     email = "kim@example.com"
     return {"id": make_member(email, PASSWORD), "email": email}
+
+
+@pytest.fixture
+def app_with(database_url: str, sandbox: Any) -> Iterator[Callable[..., Flask]]:
+    """Another app on this test's database and sandbox, with its own settings."""
+    made: list[Flask] = []
+
+    def _make(**overrides: Any) -> Flask:
+        made.append(make_app(database_url, TOSS_API_BASE=sandbox.base_url, **overrides))
+        return made[-1]
+
+    yield _make
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
+
+
+def member_asks_reset(app: Flask, email: str) -> None:
+    """Create a member and queue a password-reset mail for them (one outbox row)."""
+    with app.app_context():
+        members.register(email, PASSWORD)
+        password_reset.request_reset(email)
+        db.session.remove()
