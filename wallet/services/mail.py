@@ -30,6 +30,7 @@ from flask_babel import gettext as _
 from flask_mailman import EmailMultiAlternatives
 from sqlalchemy import func, select
 
+from wallet.crypto import VaultError
 from wallet.extensions import db, mail
 from wallet.models import Member
 from wallet.models._types import utcnow
@@ -299,17 +300,21 @@ def _enabled(app: Flask) -> bool:
 outbox.register_channel(outbox.Channel(MAIL, _prepare, _enabled))
 
 
-def rotate_pending(batch_size: int = 200) -> int:
-    """Re-encrypt unsent mail rows under the newest vault key; returns how many."""
+def rotate_pending() -> int:
+    """Re-encrypt unsent mail rows under the newest vault key (`flask wallet
+    rotate-keys`), so dropping an old key loses no queued mail; returns how many."""
     changed = 0
     rows = db.session.scalars(
         select(OutboxEvent)
         .where(OutboxEvent.channel == MAIL, OutboxEvent.status == "pending")
         .order_by(OutboxEvent.id)
-        .execution_options(yield_per=batch_size)
-    ).all()
+    )
     for row in rows:
-        sealed = vault().reencrypt(row.payload, aad=_aad(row.message_id))
+        try:
+            sealed = vault().reencrypt(row.payload, aad=_aad(row.message_id))
+        except VaultError:  # no key opens it any more: it fails at delivery, as now
+            log.error("mail %s: cannot re-encrypt its payload", row.id)
+            continue
         if sealed != row.payload:
             row.payload = sealed
             changed += 1

@@ -237,3 +237,27 @@ def test_mail_sink_port_busy_reported(tmp_path: Path) -> None:
             raise AssertionError("two sinks on one port")
     finally:
         first.stop()
+
+
+def test_mail_rotate_keys_reencrypts_queued_mail_still_delivered(
+    app_with: Callable[..., Flask], smtp_sink: Any
+) -> None:
+    from tests.conftest import VAULT_SPEC
+    from wallet.crypto import TokenVault
+
+    old = app_with(MAIL_SERVER=None)
+    member_asks_reset(old, "rotate@example.com")
+    ring = f"{TokenVault.generate_spec('t2')},{VAULT_SPEC}"
+    rotating = app_with(VAULT_KEYS=ring, MAIL_SERVER=None)
+    result = rotating.test_cli_runner().invoke(args=["wallet", "rotate-keys"])
+    assert result.exit_code == 0, result.output
+    assert "re-encrypted 1 queued mails" in result.output
+    # The old key is dropped: the queued mail still opens and is sent.
+    new_only = app_with(
+        VAULT_KEYS=ring.split(",")[0],
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=smtp_sink.port,
+        PUBLIC_URL="http://localhost",
+    )
+    assert deliver(new_only) == 1
+    assert smtp_sink.wait_for(1)[0].to == "rotate@example.com"
