@@ -21,7 +21,7 @@ from wallet.models.member_token import EMAIL_CHANGE, PASSWORD_RESET
 from wallet.services import audit, mail, member_tokens, members
 
 CONFIRM_MAIL = mail.register_kind(
-    "email_change_confirm", _l("Confirm your new email address"), account=True
+    "email_change_confirm", _l("Confirm your new email address")
 )
 REQUESTED_MAIL = mail.register_kind(
     "email_change_requested", _l("Someone asked to change your account's email")
@@ -46,6 +46,12 @@ def request_change(member: Member, new_email: str, password: str) -> str:
     if new == member.email:
         raise WalletError(_("That is already your email address."))
     members.reauthenticate(member, password)  # LoginError / LockedOutError
+    if not mail.within_hourly_cap(member, (CONFIRM_MAIL.name,)):
+        # Links to addresses the member types: capped, so nobody floods a stranger.
+        raise WalletError(
+            _("You asked for several links in the last hour. Try again later."),
+            status=429,
+        )
     # The current address hears of every request, so what reaches the requester's own
     # inbox does not tell whether the new address is taken either.
     mail.enqueue(member, REQUESTED_MAIL.name, new_email=mask_email(new))

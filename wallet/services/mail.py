@@ -50,23 +50,21 @@ class MailKind:
     """One kind of mail: its name (= template name) and its subject.
 
     `subject` is a lazy string; `%(name)s` placeholders are filled from the mail's
-    values. `account` kinds (links to take over an account) count against
-    ACCOUNT_MAILS_PER_HOUR.
+    values.
     """
 
     name: str
     subject: Any
-    account: bool = False
 
 
 KINDS: dict[str, MailKind] = {}
 
 
-def register_kind(name: str, subject: Any, *, account: bool = False) -> MailKind:
+def register_kind(name: str, subject: Any) -> MailKind:
     """Declare a mail kind; its templates are templates/mail/<name>.txt and .html."""
     if name in KINDS and KINDS[name].subject is not subject:
         raise ValueError(f"mail kind {name!r} is already registered")
-    kind = MailKind(name, subject, account)
+    kind = MailKind(name, subject)
     KINDS[name] = kind
     return kind
 
@@ -145,10 +143,9 @@ def recent_count(member_id: int, kinds: Iterable[str], seconds: float) -> int:
     )
 
 
-def account_mail_allowed(member: Member) -> bool:
-    """Whether another account mail (reset link, "already registered") may go to this
-    member within the hourly cap; past it, the public forms stay silent."""
-    kinds = [k.name for k in KINDS.values() if k.account]
+def within_hourly_cap(member: Member, kinds: Iterable[str]) -> bool:
+    """Whether the member got fewer than ACCOUNT_MAILS_PER_HOUR mails of these kinds
+    in the last hour: the cap that keeps the public forms from flooding an inbox."""
     cap = int(current_app.config["ACCOUNT_MAILS_PER_HOUR"])
     return recent_count(member.id, kinds, 3600) < cap
 

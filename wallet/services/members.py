@@ -20,9 +20,7 @@ from wallet.services import audit, mail, member_tokens
 
 # Someone used this member's address to sign up (or to move another account to it).
 ADDRESS_IN_USE = mail.register_kind(
-    "address_in_use",
-    _l("Someone tried to use your email address at BrandPay Wallet"),
-    account=True,
+    "address_in_use", _l("Someone tried to use your email address at BrandPay Wallet")
 )
 PASSWORD_CHANGED = mail.register_kind(
     "password_changed", _l("Your BrandPay Wallet password was changed")
@@ -80,10 +78,10 @@ def tell_owner_address_in_use(email: str, reason: str) -> None:
     The page that caused it answers as if the address were new (issue 13 L1): only
     the address's owner learns that it is taken.
     """
-    from wallet.services.password_reset import new_reset_link
+    from wallet.services.password_reset import RESET_LINK_KINDS, new_reset_link
 
     owner = find_by_email(email)
-    if owner is None or not mail.account_mail_allowed(owner):
+    if owner is None or not mail.within_hourly_cap(owner, RESET_LINK_KINDS):
         return
     token, minutes = new_reset_link(owner)
     mail.enqueue(

@@ -2,7 +2,8 @@
 
 Asking for a link answers the same whether or not the address has an account (the
 view shows one message; here both paths write one audit entry). Links go out through
-the mail outbox, at most ACCOUNT_MAILS_PER_HOUR account mails per address and hour.
+the mail outbox, at most ACCOUNT_MAILS_PER_HOUR per address and hour: past that the
+form stays silent, and the address's owner already has recent working links.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from wallet.models.member_token import PASSWORD_RESET
 from wallet.services import audit, mail, member_tokens, members
 
 PASSWORD_RESET_MAIL = mail.register_kind(
-    "password_reset", _l("Reset your BrandPay Wallet password"), account=True
+    "password_reset", _l("Reset your BrandPay Wallet password")
 )
+# Mails that carry a reset link to the member's own address (counted together).
+RESET_LINK_KINDS = ("password_reset", "address_in_use")
 MIN_PASSWORD, MAX_PASSWORD = 10, 256  # as the registration form
 
 
@@ -47,7 +50,7 @@ def request_reset(email: str) -> None:
             known=False,
         )
         return
-    if not mail.account_mail_allowed(member):
+    if not mail.within_hourly_cap(member, RESET_LINK_KINDS):
         audit.record(member.email, "password_reset.throttled", f"member:{member.id}")
         return
     token, minutes = new_reset_link(member)

@@ -205,3 +205,21 @@ def test_email_change_confirm_ends_reset_links_sent_to_old_address(
     other.get(link_to(confirm, "/account/email/confirm/"))
     post_form(other, "/account/email/confirm", {})
     assert app.test_client().get(link_to(reset, "/auth/reset/")).status_code == 400
+
+
+def test_email_change_links_capped_per_hour_429(
+    app: Flask, smtp_sink: Any, member: dict[str, Any]
+) -> None:
+    app.config["ACCOUNT_MAILS_PER_HOUR"] = 2
+    browser = logged_in_client(app, member["email"], PASSWORD)
+    assert _request(browser, email="a1@example.com").status_code == 303
+    assert _request(browser, email="a2@example.com").status_code == 303
+    before = counts(app)
+    third = _request(browser, email="a3@example.com")
+    assert third.status_code == 429
+    assert "Try again later." in third.get_data(as_text=True)
+    after = counts(app)
+    assert (after["tokens"], after["outbox"]) == (before["tokens"], before["outbox"])
+    # A stranger's sign-up attempts cannot use up the member's reset links.
+    post_form(app.test_client(), "/auth/forgot", {"email": member["email"]})
+    assert after["outbox"] + 1 == counts(app)["outbox"]
