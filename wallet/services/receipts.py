@@ -122,9 +122,7 @@ def _refunds_done(member: Member, order: Order, payment: Payment) -> None:
         )
         .order_by(PaymentCancel.id)
     ).all()
-    refunded = 0
     for cancel in done:
-        refunded += cancel.amount
         key = f"refund_done:{cancel.id}"
         if mail.already_queued(key):
             continue
@@ -139,8 +137,9 @@ def _refunds_done(member: Member, order: Order, payment: Payment) -> None:
             order_name=order.order_name,
             amount=cancel.amount,
             total=payment.total_amount,
-            refunded_total=refunded,
-            remaining=payment.total_amount - refunded,
+            # As of this transaction: what the receipt page shows now.
+            refunded_total=payment.canceled_amount,
+            remaining=payment.balance_amount,
             method=payment.method,
             card_number=payment.card_number,
             canceled_at=canceled_at,
