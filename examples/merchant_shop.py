@@ -10,11 +10,15 @@ It shows the three things a merchant integrates (see docs/merchants.md):
 
 It depends on nothing from the `wallet` package: only Flask, requests and joserfc.
 
-Run it next to `make run` (values from `flask wallet create-merchant`):
+`make run` already serves this shop at http://127.0.0.1:5002 (WALLET_SHOP_PORT) as the
+demo merchant. To run it by hand for a merchant of your own (values from
+`flask wallet create-merchant`), give it a free port, e.g. while `make run` is up:
 
     SHOP_PORTAL_URL=http://127.0.0.1:5000 SHOP_API_KEY=bpk_... \\
-    SHOP_SIGNING_SECRET=whsec_... SHOP_MERCHANT_ID=mch_... \\
-    python examples/merchant_shop.py     # serves http://127.0.0.1:5050
+    SHOP_SIGNING_SECRET=whsec_... SHOP_MERCHANT_ID=mch_... SHOP_PORT=5003 \\
+    python examples/merchant_shop.py     # serves http://127.0.0.1:5003
+
+SHOP_PORT defaults to 5002, the port `make run` uses, for when `make run` is not up.
 """
 
 from __future__ import annotations
@@ -115,7 +119,7 @@ def create_shop(
     api_key: str,
     signing_secret: str,
     merchant_id: str,
-    public_url: str = "http://127.0.0.1:5050",
+    public_url: str = "http://127.0.0.1:5002",
 ) -> Flask:
     """The shop app; tests serve it on a free port and set SHOP_PUBLIC_URL."""
     app = Flask(__name__)
@@ -202,10 +206,12 @@ def create_shop(
 
 
 if __name__ == "__main__":  # pragma: no cover - manual demo
+    port = int(os.environ.get("SHOP_PORT", "5002"))  # make run's WALLET_SHOP_PORT
     shop = create_shop(
         os.environ["SHOP_PORTAL_URL"],
         os.environ["SHOP_API_KEY"],
         os.environ["SHOP_SIGNING_SECRET"],
         os.environ["SHOP_MERCHANT_ID"],
+        public_url=f"http://127.0.0.1:{port}",
     )
-    shop.run(port=5050)
+    shop.run(port=port)

@@ -230,3 +230,14 @@ def login(client: FlaskClient) -> Callable[..., Any]:
         )
 
     return _login
+
+
+@pytest.fixture
+def smtp_sink(tmp_path: Path) -> Iterator[Any]:
+    """A real SMTP server on a free loopback port (aiosmtpd) filing mail in a Maildir;
+    `smtp_sink.wait_for(n)` returns the first n mails that arrived."""
+    from wallet.devmail import MailSink
+
+    sink = MailSink(tmp_path / "smtp-sink").start()
+    yield sink
+    sink.stop()

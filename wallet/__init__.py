@@ -109,8 +109,17 @@ def _init(app: Flask) -> None:
         cli.init_app,
     ):
         init(app)
+    # Listeners that turn state changes into outbox rows: merchant webhooks (imported
+    # by the views) and member mail (receipts; the account flows' kinds come with
+    # their views).
+    from wallet.services import receipts  # noqa: F401
+
     for bp in BLUEPRINTS:
         app.register_blueprint(bp)
+    if app.config.get("DEV_MAILBOX_DIR") and app.config["ENV_NAME"] != "production":
+        from wallet.views import dev_mailbox  # `make run`'s mailbox (wallet/devmail.py)
+
+        app.register_blueprint(dev_mailbox.bp)
     if app.config.get("VAULT_KEYS"):
         app.extensions["vault"] = TokenVault.from_config(app.config["VAULT_KEYS"])
     app.extensions["toss"] = TossClient(

@@ -32,11 +32,13 @@ def seed_demo() -> None:
 @wallet_cli.command("rotate-keys")
 @click.option("--batch-size", default=200, show_default=True, type=click.IntRange(1))
 def rotate_keys(batch_size: int) -> None:
-    """Re-encrypt stored BrandPay tokens under the newest vault key (safe to re-run)."""
-    from wallet.services import brandpay_tokens
+    """Re-encrypt stored BrandPay tokens and queued mail under the newest vault key (safe
+    to re-run)."""
+    from wallet.services import brandpay_tokens, mail
 
     result = brandpay_tokens.rotate_all(batch_size)
     click.echo(f"re-encrypted {result.changed} link rows")
+    click.echo(f"re-encrypted {mail.rotate_pending()} queued mails")
     if result.unreadable:
         click.echo(
             f"{result.unreadable} link rows do not decrypt with any configured key "

@@ -92,6 +92,27 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "Asia/Seoul"
     LANGUAGES = ("ko", "en")
 
+    # Mail (issue 14): Flask-Mailman over SMTP, sent from the outbox by the worker.
+    # None = mail delivery off: rows are still written with their state change and
+    # wait in the outbox until a server is configured.
+    MAIL_SERVER: str | None = "localhost"
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False  # STARTTLS (usually port 587)
+    MAIL_USE_SSL = False  # implicit TLS (usually port 465)
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None  # a secret: env or instance/config.py only
+    MAIL_DEFAULT_SENDER: str | None = None  # None → "BrandPay Wallet <no-reply@<host>>"
+    MAIL_TIMEOUT = 10.0  # seconds, for each SMTP connection
+    MAIL_BACKEND = "smtp"
+    PASSWORD_RESET_TTL = 30 * 60  # a reset link works for 30 minutes, once
+    EMAIL_CHANGE_TTL = 24 * 60 * 60  # a new-address confirmation link: one day, once
+    # At most this many account mails (reset links, "already registered") per address
+    # and hour, so nobody can flood an inbox through the public forms.
+    ACCOUNT_MAILS_PER_HOUR = 3
+    # `make run` only: the SMTP sink's Maildir, read by the dev mailbox page. Set it and
+    # /_dev/mailbox exists (never in production).
+    DEV_MAILBOX_DIR: str | None = None
+
     SEED_DEMO = False
     HSTS = True
 
@@ -106,6 +127,10 @@ class DevConfig(Config):
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
     HSTS = False
+    # `make run` starts an SMTP sink here (wallet/devmail.py); WALLET_MAIL_SERVER points
+    # development mail elsewhere instead.
+    MAIL_SERVER = "127.0.0.1"
+    MAIL_PORT = 5025
 
 
 class TestConfig(DevConfig):
@@ -124,6 +149,10 @@ class TestConfig(DevConfig):
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
     PUBLIC_URL = None
+    # Mail stays in the outbox unless a test points MAIL_SERVER/MAIL_PORT at its own
+    # SMTP server on loopback (tests/mail.py).
+    MAIL_SERVER = None
+    DEV_MAILBOX_DIR = None
 
 
 def check_production(config: dict[str, Any]) -> None:

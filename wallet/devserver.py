@@ -1,5 +1,6 @@
-"""`make run`: the portal on :5000, the Toss sandbox on :5001 and the example shop on
-:5002, in one process, with demo data and the merchant webhook worker."""
+"""`make run`: the portal on :5000, the Toss sandbox on :5001, the example shop on
+:5002 and an SMTP sink on :5025, in one process, with demo data and the outbox worker
+(merchant webhooks and member mail)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ HOST = os.environ.get("WALLET_HOST", "127.0.0.1")
 PORTAL_PORT = int(os.environ.get("WALLET_PORT", "5000"))
 SANDBOX_PORT = int(os.environ.get("WALLET_SANDBOX_PORT", "5001"))
 SHOP_PORT = int(os.environ.get("WALLET_SHOP_PORT", "5002"))
+MAIL_PORT = int(os.environ.get("WALLET_MAIL_PORT", "5025"))
 
 log = logging.getLogger("wallet.devserver")
 
@@ -46,6 +48,18 @@ def _start_sandbox(portal_url: str, instance: Path) -> str | None:
         }
     )
     return _serve(sandbox, SANDBOX_PORT, "sandbox")
+
+
+def _start_mail_sink(mailbox: Path) -> str | None:
+    """Serve the SMTP sink (mail filed in instance/mailbox) in a background thread."""
+    from wallet.devmail import MailSink
+
+    try:
+        MailSink(mailbox, host=HOST, port=MAIL_PORT).start()
+    except (OSError, RuntimeError) as exc:
+        print(f"  ! mail sink not started: port {MAIL_PORT} is busy ({exc})")
+        return None
+    return f"{HOST}:{MAIL_PORT}"
 
 
 def _load_shop_factory() -> Any:
@@ -110,24 +124,57 @@ def _seed_demo(app: Flask, portal_url: str, sandbox_url: str | None) -> list[str
     return lines
 
 
+def _next_steps(portal_url: str) -> list[str]:
+    """Where a newcomer goes after the banner: consoles, test cards, the PIN."""
+    from wallet.sandbox.catalog import TEST_CARDS, TEST_PIN
+
+    def spaced(number: str) -> str:
+        return " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+
+    cards = [c for c in TEST_CARDS if not c.reject]
+    declined = [c for c in TEST_CARDS if c.reject]
+    lines = [
+        f"  admin console     {portal_url}/admin/  (log in as admin)",
+        f"  merchant console  {portal_url}/merchant  (log in as shop)",
+        f"  forgot password   {portal_url}/auth/forgot  (the link arrives in the mailbox)",
+        f"  payment PIN       {TEST_PIN}",
+        "  test cards        "
+        + ", ".join(f"{spaced(c.number)} ({c.company} {c.card_type})" for c in cards),
+    ]
+    lines += [f"  declined card     {spaced(c.number)} ({c.reject})" for c in declined]
+    return lines
+
+
 def main() -> None:
     """Start everything, seed the demo, print where things are."""
     from wallet.services import demo, outbox
 
     portal_url = f"http://{HOST}:{PORTAL_PORT}"
-    # Our own sandbox unless WALLET_TOSS_API_BASE points at another Toss (real or not).
+    # Our own sandbox unless WALLET_TOSS_API_BASE points at another Toss (real or not),
+    # and our own SMTP sink unless WALLET_MAIL_SERVER names a real one.
     own_sandbox = not os.environ.get("WALLET_TOSS_API_BASE")
-    overrides = (
+    own_mail = not os.environ.get("WALLET_MAIL_SERVER")
+    overrides: dict[str, Any] = (
         {"TOSS_API_BASE": f"http://{HOST}:{SANDBOX_PORT}"} if own_sandbox else {}
     )
+    instance = Path(os.environ.get("WALLET_INSTANCE_PATH") or ROOT / "instance")
+    mailbox = instance / "mailbox"
+    if own_mail:
+        overrides |= {
+            "MAIL_SERVER": HOST,
+            "MAIL_PORT": MAIL_PORT,
+            "DEV_MAILBOX_DIR": str(mailbox),
+        }
     app = create_app(overrides=overrides)
     if not app.config.get("PUBLIC_URL"):
         app.config["PUBLIC_URL"] = portal_url
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
+    sink = _start_mail_sink(mailbox) if own_mail else None
     sandbox_url = _start_sandbox(portal_url, instance) if own_sandbox else None
     notes = _seed(app, portal_url, sandbox_url)
-    outbox.start_worker_thread(app)  # merchant webhooks, delivered in this process
+    # Merchant webhooks and member mail (the demo's receipts too), in this process.
+    outbox.start_worker_thread(app)
 
     print("\n  BrandPay wallet portal (development)")
     print(f"    portal        {portal_url}/")
@@ -135,8 +182,13 @@ def main() -> None:
         print(f"    sandbox       {sandbox_url}/  (offline Toss emulator; PIN 123456)")
     for line in notes:
         print(f"    {line}")
+    if sink:
+        print(f"    mailbox       {portal_url}/_dev/mailbox  (SMTP sink on {sink})")
     print("    logins:")
     for line in demo.describe():
+        print(f"    {line}")
+    print("    next:")
+    for line in _next_steps(portal_url):
         print(f"    {line}")
     print()
     run_simple(HOST, PORTAL_PORT, app, threaded=True, use_reloader=False)

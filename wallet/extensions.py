@@ -7,6 +7,7 @@ from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
+from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -34,6 +35,7 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 babel = Babel()
+mail = Mail()  # SMTP from the outbox worker (wallet/services/mail.py)
 
 
 def select_locale() -> str | None:
@@ -66,6 +68,7 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "strong"
     limiter.init_app(app)  # before CSRF, so requests that fail CSRF still count
     csrf.init_app(app)
+    mail.init_app(app)
     babel.init_app(
         app,
         locale_selector=select_locale,

@@ -61,3 +61,43 @@ class ReasonForm(FlaskForm):
     """An action that needs a written reason (admin actions)."""
 
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=200)])
+
+
+class ForgotPasswordForm(FlaskForm):
+    """The address a reset link is mailed to."""
+
+    email = EmailField(
+        _l("Email"),
+        validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
+    )
+
+
+class NewPasswordForm(FlaskForm):
+    """A new password, twice (the reset link's form)."""
+
+    password = PasswordField(
+        _l("New password"),
+        validators=[
+            DataRequired(),
+            Length(min=10, max=256, message=_l("Use 10 to 256 characters.")),
+        ],
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[
+            DataRequired(),
+            EqualTo("password", message=_l("The passwords do not match.")),
+        ],
+    )
+
+
+class EmailChangeForm(FlaskForm):
+    """A new address, confirmed with the current password."""
+
+    email = EmailField(
+        _l("New email address"),
+        validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
+    )
+    password = PasswordField(
+        _l("Current password"), validators=[DataRequired(), Length(max=256)]
+    )

@@ -260,7 +260,7 @@ def _pages(seeded: dict[str, Any]) -> dict[tuple[str, str] | None, list[str]]:
     """Paths to visit, by who visits them (None: nobody logged in)."""
     order = seeded["order"]
     return {
-        None: ["/auth/login", "/auth/register"],
+        None: ["/auth/login", "/auth/register", "/auth/forgot"],
         demo.DEMO_MEMBER: [
             "/wallet",
             "/wallet/methods",
@@ -271,6 +271,7 @@ def _pages(seeded: dict[str, Any]) -> dict[tuple[str, str] | None, list[str]]:
             f"/pay/orders/{seeded['unpaid']}",
             "/pay/history",
             f"/pay/orders/{order}/receipt",
+            "/account/email",
             "/no/such/page",
         ],
         demo.DEMO_ADMIN: [

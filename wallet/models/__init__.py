@@ -5,6 +5,7 @@ from __future__ import annotations
 from wallet.models.audit import AuditEvent
 from wallet.models.brandpay_link import BrandPayLink, LinkAttempt  # noqa: F401
 from wallet.models.member import Member
+from wallet.models.member_token import MemberToken  # noqa: F401
 from wallet.models.merchant import Merchant, MerchantApiKey  # noqa: F401
 from wallet.models.notice import MemberNotice  # noqa: F401
 from wallet.models.order import Order  # noqa: F401

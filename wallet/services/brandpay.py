@@ -31,7 +31,7 @@ from wallet.models.brandpay_link import (
     token_aad,
 )
 from wallet.models.member import CUSTOMER_KEY_RE
-from wallet.services import audit, toss, vault
+from wallet.services import audit, events, toss, vault
 from wallet.services.brandpay_tokens import (
     NotLinkedError,
     RelinkRequiredError,
@@ -409,6 +409,7 @@ def withdraw(member: Member) -> None:
     link = _reload_link(member.id, lock=True)
     if link.status in (LINKED, NEEDS_RELINK):  # an admin may have revoked meanwhile
         link.mark_withdrawn(utcnow())
+        events.link_withdrawn(member)  # e.g. the confirmation mail, same transaction
     db.session.commit()
     audit.record(member.email, "brandpay.withdrawn", f"member:{member.id}")
 
@@ -513,6 +514,7 @@ def handle_customer_status_changed(customer_key: str) -> None:
         db.session.rollback()
         return
     link.mark_withdrawn(utcnow())
+    events.link_withdrawn(member)
     db.session.commit()
     audit.record(
         "toss", "brandpay.withdrawn_upstream", f"member:{member.id}", source="webhook"

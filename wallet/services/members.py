@@ -1,4 +1,5 @@
-"""Member accounts: registration, authentication with lockout, roles."""
+"""Member accounts: registration, authentication with lockout, roles, and what must
+follow a new password."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -13,7 +15,16 @@ from wallet.errors import ConflictError, WalletError
 from wallet.extensions import db
 from wallet.models import Member
 from wallet.models._types import utcnow
-from wallet.services import audit
+from wallet.models.member_token import PASSWORD_RESET
+from wallet.services import audit, mail, member_tokens
+
+# Someone used this member's address to sign up (or to move another account to it).
+ADDRESS_IN_USE = mail.register_kind(
+    "address_in_use", _l("Someone tried to use your email address at BrandPay Wallet")
+)
+PASSWORD_CHANGED = mail.register_kind(
+    "password_changed", _l("Your BrandPay Wallet password was changed")
+)
 
 
 class LoginError(WalletError):
@@ -53,9 +64,33 @@ def register(
         db.session.commit()
     except IntegrityError as exc:
         db.session.rollback()
+        if role == "member":  # a public sign-up, not an operator's CLI typo
+            tell_owner_address_in_use(email, "register")
         raise ConflictError(_("An account with this email already exists.")) from exc
     audit.record(member.email, "member.registered", f"member:{member.id}", role=role)
     return member
+
+
+def tell_owner_address_in_use(email: str, reason: str) -> None:
+    """Mail the owner of `email` that someone tried to use it (sign-up or email change),
+    with a login and a password-reset link; capped per hour, silent past the cap.
+
+    The page that caused it answers as if the address were new (issue 13 L1): only
+    the address's owner learns that it is taken.
+    """
+    from wallet.services.password_reset import RESET_LINK_KINDS, new_reset_link
+
+    owner = find_by_email(email)
+    if owner is None or not mail.within_hourly_cap(owner, RESET_LINK_KINDS):
+        return
+    token, minutes = new_reset_link(owner)
+    mail.enqueue(
+        owner, ADDRESS_IN_USE.name, reason=reason, token=token, minutes=minutes
+    )
+    db.session.commit()
+    audit.record(
+        owner.email, "mail.address_in_use", f"member:{owner.id}", reason=reason
+    )
 
 
 def authenticate(email: str, password: str) -> Member:
@@ -101,6 +136,18 @@ def reauthenticate(member: Member, password: str) -> None:
     """Check a logged-in member's password again (same lockout rules as login)."""
     authenticate(member.email, password)
     audit.record(member.email, "reauth.succeeded", f"member:{member.id}")
+
+
+def password_changed(member: Member) -> None:
+    """Everything that must follow a new password, in the caller's transaction.
+
+    Open reset links stop working and the member is told by mail. This is also the
+    one place to end the account's other sessions (server-side sessions, issue 13
+    M2): revoke them here, so a reset, a change on the account page or an admin's
+    reset all do it.
+    """
+    member_tokens.revoke_all(member, PASSWORD_RESET)
+    mail.enqueue(member, PASSWORD_CHANGED.name, changed_at=utcnow())
 
 
 def set_locale(member: Member, locale: str) -> None:

@@ -1,11 +1,17 @@
-"""Merchant webhooks through a transactional outbox, delivered by a leasing worker.
+"""The transactional outbox: merchant webhooks and member mail, delivered by a leasing
+worker.
 
-An order's state change and its OutboxEvent commit in one transaction (the listener
-below only adds a row to the caller's session). Workers claim due rows with a lease —
-`FOR UPDATE SKIP LOCKED` on PostgreSQL, a guarded UPDATE on SQLite — deliver them signed
-Standard-Webhooks style outside any transaction, record every attempt, and release the
-row as delivered (2xx only) or rescheduled with exponential backoff and jitter. A worker
-that dies mid-delivery leaves a lease that expires; the row is then claimed again.
+A state change and its OutboxEvent commit in one transaction (listeners only add rows
+to the caller's session). Workers claim due rows with a lease — `FOR UPDATE SKIP
+LOCKED` on PostgreSQL, a guarded UPDATE on SQLite — deliver them outside any
+transaction, record every attempt, and release the row as delivered or rescheduled
+with exponential backoff and jitter. A worker that dies mid-delivery leaves a lease
+that expires; the row is then claimed again.
+
+How a row is delivered depends on its channel: "webhook" (here: a POST signed
+Standard-Webhooks style, delivered on a 2xx only) or "mail" (wallet/services/mail.py
+registers it). A channel is a `Channel`: `prepare` reads what it needs while the row is
+ours, `send` then runs with no transaction open.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,7 +38,12 @@ from sqlalchemy import or_, select, update
 from wallet.extensions import db
 from wallet.models._types import utcnow
 from wallet.models.merchant import Merchant
-from wallet.models.outbox import OutboxEvent, WebhookDelivery
+from wallet.models.outbox import (
+    WEBHOOK,
+    OutboxEvent,
+    WebhookDelivery,
+    new_message_id,
+)
 from wallet.services import events, merchants
 
 log = logging.getLogger(__name__)
@@ -50,22 +62,47 @@ def default_worker_id() -> str:
 # -- writing (inside the caller's transaction) ---------------------------------------
 
 
-def enqueue(merchant: Merchant, event_type: str, data: dict[str, Any]) -> OutboxEvent:
-    """Add an event to the current session; the caller's commit makes it real."""
+def add(
+    channel: str,
+    event_type: str,
+    payload: str,
+    *,
+    merchant_id: int | None = None,
+    member_id: int | None = None,
+    dedupe_key: str | None = None,
+    message_id: str | None = None,
+) -> OutboxEvent:
+    """Add a row of any channel to the current session; the caller's commit makes it
+    real. Due at once."""
     now = utcnow()
-    body = {
-        "type": event_type,
-        "timestamp": now.isoformat().replace("+00:00", "Z"),
-        "data": data,
-    }
     event = OutboxEvent(
-        merchant_id=merchant.id,
+        message_id=message_id or new_message_id(),
+        channel=channel,
+        merchant_id=merchant_id,
+        member_id=member_id,
         event_type=event_type,
-        payload=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        payload=payload,
+        dedupe_key=dedupe_key,
         next_attempt_at=now,
+        created_at=now,
     )
     db.session.add(event)
     return event
+
+
+def enqueue(merchant: Merchant, event_type: str, data: dict[str, Any]) -> OutboxEvent:
+    """Add a merchant webhook to the current session; the caller's commit makes it real."""
+    body = {
+        "type": event_type,
+        "timestamp": utcnow().isoformat().replace("+00:00", "Z"),
+        "data": data,
+    }
+    return add(
+        WEBHOOK,
+        event_type,
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        merchant_id=merchant.id,
+    )
 
 
 @events.on_order_changed
@@ -115,26 +152,84 @@ def signed_headers(
     }
 
 
+# -- channels -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one delivery attempt achieved; `permanent` failures are not retried."""
+
+    ok: bool
+    status_code: int | None = None
+    error: str | None = None
+    permanent: bool = False
+
+
+Send = Callable[[], Outcome]
+
+
+@dataclass(frozen=True)
+class Channel:
+    """How rows of one channel are delivered.
+
+    `prepare(event)` runs while the worker holds the row (it may read the database)
+    and returns the `send` step, which runs after the transaction has ended.
+    `enabled(app)` says whether this deployment delivers the channel at all; rows of
+    a disabled channel wait.
+    """
+
+    name: str
+    prepare: Callable[[OutboxEvent], Send]
+    enabled: Callable[[Flask], bool] = lambda _app: True
+
+
+_channels: dict[str, Channel] = {}
+
+
+def register_channel(channel: Channel) -> Channel:
+    """Make a channel deliverable (registering the same name again replaces it)."""
+    _channels[channel.name] = channel
+    return channel
+
+
+def enabled_channels() -> list[str]:
+    """The channels this app delivers, by name."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return [name for name, ch in _channels.items() if ch.enabled(app)]
+
+
 # -- claiming -------------------------------------------------------------------------
 
 
-def _due(now: datetime) -> Any:
+def _due(now: datetime, channels: Sequence[str]) -> Any:
     return (
         (OutboxEvent.status == "pending")
+        & OutboxEvent.channel.in_(list(channels))
         & (OutboxEvent.next_attempt_at <= now)
         & or_(OutboxEvent.lease_until.is_(None), OutboxEvent.lease_until < now)
     )
 
 
 def claim_due(
-    worker: str, *, limit: int = 10, now: datetime | None = None
+    worker: str,
+    *,
+    limit: int = 10,
+    now: datetime | None = None,
+    channels: Sequence[str] | None = None,
 ) -> list[int]:
-    """Lease up to `limit` due events to `worker`; returns their ids (committed)."""
+    """Lease up to `limit` due events to `worker`; returns their ids (committed).
+
+    Only rows of `channels` (default: every enabled channel) are claimed.
+    """
     now = now or utcnow()
     lease = now + timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
+    channels = enabled_channels() if channels is None else list(channels)
+    if not channels:
+        db.session.rollback()
+        return []
     query = (
         select(OutboxEvent.id)
-        .where(_due(now))
+        .where(_due(now, channels))
         .order_by(OutboxEvent.next_attempt_at, OutboxEvent.id)
         .limit(limit)
     )
@@ -156,7 +251,7 @@ def claim_due(
         for event_id in list(db.session.scalars(query)):
             result = db.session.execute(
                 update(OutboxEvent)
-                .where(OutboxEvent.id == event_id, _due(now))
+                .where(OutboxEvent.id == event_id, _due(now, channels))
                 .values(lease_owner=worker, lease_until=lease)
                 .execution_options(synchronize_session=False)
             )
@@ -176,43 +271,69 @@ def backoff_delay(attempt: int) -> float:
     return _jitter.uniform(delay / 2, delay)
 
 
-def deliver(event_id: int, worker: str) -> bool | None:
-    """POST one leased event; True delivered, False failed (rescheduled), None not ours."""
-    event = db.session.get(OutboxEvent, event_id)
-    if event is None or event.lease_owner != worker or event.status != "pending":
-        db.session.rollback()
-        return None
+def _prepare_webhook(event: OutboxEvent) -> Send:
+    """The signed POST of one webhook row (the merchant's URL and secrets read now)."""
     merchant = db.session.get(Merchant, event.merchant_id)
     url = merchant.webhook_url if merchant is not None else None
     keys = list(merchants.link_keys(merchant).values()) if merchant else []
-    message_id, body, attempt = event.message_id, event.payload, event.attempts + 1
-    db.session.rollback()  # no transaction (no SQLite lock) held across the HTTP call
+    message_id, body = event.message_id, event.payload
+    timeout = tuple(current_app.config["WEBHOOK_TIMEOUT"])
 
-    started, clock = utcnow(), time.monotonic()
-    status_code, error = None, None
-    if not url:
-        error = "no webhook URL configured"
-    else:
+    def send() -> Outcome:
+        if not url:
+            return Outcome(False, error="no webhook URL configured")
         headers = signed_headers(keys, message_id, int(time.time()), body)
         try:
             response = requests.post(
                 url,
                 data=body.encode("utf-8"),
                 headers=headers,
-                timeout=tuple(current_app.config["WEBHOOK_TIMEOUT"]),
+                timeout=timeout,
                 allow_redirects=False,  # a redirect is not an acknowledgement
             )
-            status_code = response.status_code
             response.close()
         except requests.RequestException as exc:
-            error = type(exc).__name__
+            return Outcome(False, error=type(exc).__name__)
+        ok = 200 <= response.status_code < 300
+        error = None if ok else f"HTTP {response.status_code}"
+        return Outcome(ok, response.status_code, error)
+
+    return send
+
+
+register_channel(Channel(WEBHOOK, _prepare_webhook))
+
+
+def deliver(event_id: int, worker: str) -> bool | None:
+    """Deliver one leased event; True delivered, False failed (rescheduled), None not
+    ours."""
+    event = db.session.get(OutboxEvent, event_id)
+    if event is None or event.lease_owner != worker or event.status != "pending":
+        db.session.rollback()
+        return None
+    attempt = event.attempts + 1
+    channel = _channels.get(event.channel)
+    send: Send | None = None
+    outcome = Outcome(False, error=f"no channel {event.channel!r}")
+    if channel is not None:
+        try:
+            send = channel.prepare(event)
+        except (
+            Exception
+        ) as exc:  # a row that cannot be prepared must not stop the worker
+            log.exception("outbox: cannot prepare event %s", event_id)
+            outcome = Outcome(False, error=f"prepare: {type(exc).__name__}")
+    db.session.rollback()  # no transaction (no SQLite lock) held across the send
+
+    started, clock = utcnow(), time.monotonic()
+    if send is not None:
+        try:
+            outcome = send()
+        except Exception as exc:  # recorded as a failed attempt, retried with backoff
+            log.exception("outbox: sending event %s failed", event_id)
+            outcome = Outcome(False, error=type(exc).__name__)
     duration_ms = int((time.monotonic() - clock) * 1000)
-    ok = status_code is not None and 200 <= status_code < 300
-    if status_code is not None and not ok:
-        error = f"HTTP {status_code}"
-    return _record(
-        event_id, worker, attempt, started, duration_ms, status_code, error, ok
-    )
+    return _record(event_id, worker, attempt, started, duration_ms, outcome)
 
 
 def _record(
@@ -221,12 +342,11 @@ def _record(
     attempt: int,
     started: datetime,
     duration_ms: int,
-    status_code: int | None,
-    error: str | None,
-    ok: bool,
+    outcome: Outcome,
 ) -> bool:
     now = utcnow()
-    give_up = attempt >= current_app.config["OUTBOX_MAX_ATTEMPTS"]
+    ok, status_code, error = outcome.ok, outcome.status_code, outcome.error
+    give_up = outcome.permanent or attempt >= current_app.config["OUTBOX_MAX_ATTEMPTS"]
     values: dict[str, Any] = {
         "attempts": attempt,
         "lease_owner": None,
@@ -267,11 +387,16 @@ def _record(
     return ok
 
 
-def run_once(worker: str | None = None, *, limit: int = 10) -> int:
+def run_once(
+    worker: str | None = None,
+    *,
+    limit: int = 10,
+    channels: Sequence[str] | None = None,
+) -> int:
     """Claim and deliver one batch; returns how many attempts were made."""
     worker = worker or default_worker_id()
     attempts = 0
-    for event_id in claim_due(worker, limit=limit):
+    for event_id in claim_due(worker, limit=limit, channels=channels):
         if deliver(event_id, worker) is not None:
             attempts += 1
     return attempts
@@ -309,11 +434,14 @@ def start_worker_thread(app: Flask) -> tuple[threading.Thread, threading.Event]:
 
 
 def recent_events(merchant: Merchant, limit: int = 50) -> list[OutboxEvent]:
-    """The merchant's latest events, newest first."""
+    """The merchant's latest webhook events, newest first."""
     return list(
         db.session.scalars(
             select(OutboxEvent)
-            .where(OutboxEvent.merchant_id == merchant.id)
+            .where(
+                OutboxEvent.merchant_id == merchant.id,
+                OutboxEvent.channel == WEBHOOK,
+            )
             .order_by(OutboxEvent.id.desc())
             .limit(limit)
         )

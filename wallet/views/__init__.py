@@ -13,9 +13,11 @@ from wallet.views import (  # noqa: F401 (admin_* are imported for their routes)
     admin_merchants,
     admin_payments,
     auth,
+    email_change,
     merchant,
     merchant_api,
     notices,
+    password_reset,
     pay,
     portal,
     wallet,
@@ -32,4 +34,6 @@ BLUEPRINTS = (
     merchant.bp,
     merchant_api.bp,
     notices.bp,
+    password_reset.bp,
+    email_change.bp,
 )
