@@ -96,13 +96,14 @@ def _ensure_dev_secrets(app: Flask) -> None:
 
 
 def _init(app: Flask) -> None:
-    from wallet import cli, errors, extensions, security, templating
+    from wallet import cli, errors, extensions, security, sessions, templating
     from wallet.crypto import TokenVault
     from wallet.toss import TossClient
     from wallet.views import BLUEPRINTS
 
     for init in (
         extensions.init_app,
+        sessions.init_app,
         security.init_app,
         errors.init_app,
         templating.init_app,

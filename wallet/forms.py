@@ -22,7 +22,7 @@ class LoginForm(FlaskForm):
 
 
 class ReauthForm(FlaskForm):
-    """Password again, before a sensitive admin action."""
+    """Password again, before a privileged action."""
 
     password = PasswordField(
         _l("Password"), validators=[DataRequired(), Length(max=256)]
@@ -33,6 +33,7 @@ class ReauthForm(FlaskForm):
 class RegisterForm(FlaskForm):
     """A new member account."""
 
+    next = HiddenField()
     email = EmailField(
         _l("Email"),
         validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
@@ -61,3 +62,25 @@ class ReasonForm(FlaskForm):
     """An action that needs a written reason (admin actions)."""
 
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=200)])
+
+
+class PasswordChangeForm(FlaskForm):
+    """The current password, and the new one twice."""
+
+    current = PasswordField(
+        _l("Current password"), validators=[DataRequired(), Length(max=256)]
+    )
+    password = PasswordField(
+        _l("New password"),
+        validators=[
+            DataRequired(),
+            Length(min=10, max=256, message=_l("Use 10 to 256 characters.")),
+        ],
+    )
+    confirm = PasswordField(
+        _l("Repeat new password"),
+        validators=[
+            DataRequired(),
+            EqualTo("password", message=_l("The passwords do not match.")),
+        ],
+    )

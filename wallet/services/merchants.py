@@ -23,6 +23,7 @@ from wallet.extensions import db
 from wallet.models import Member
 from wallet.models._types import utcnow
 from wallet.models.merchant import (
+    MAX_MEMBER_CANCEL_DAYS,
     ApiIdempotencyKey,
     Merchant,
     MerchantApiKey,
@@ -229,14 +230,17 @@ def update_settings(
     allow_framing: bool,
     active: bool,
     actor: str,
+    *,
+    member_cancel_days: int | None = None,
 ) -> Merchant:
-    """Change a merchant's allow-list, webhook URL, framing and active flag."""
+    """Change a merchant's allow-list, webhook URL, framing, refund policy, active flag."""
     if not origins:
         raise MerchantError(_("Add at least one allowed return origin."))
     merchant.return_origins = "\n".join(normalize_origin(o) for o in origins)
     merchant.webhook_url = check_webhook_url(webhook_url)
     merchant.allow_framing = allow_framing
     merchant.active = active
+    merchant.member_cancel_days = _cancel_days(member_cancel_days)
     db.session.commit()
     audit.record(
         actor,
@@ -246,6 +250,33 @@ def update_settings(
         webhook_url=merchant.webhook_url,
         allow_framing=allow_framing,
         active=active,
+        member_cancel_days=merchant.member_cancel_days,
+    )
+    return merchant
+
+
+def _cancel_days(days: int | None) -> int | None:
+    if days is None:
+        return None
+    if isinstance(days, bool) or not 1 <= days <= MAX_MEMBER_CANCEL_DAYS:
+        raise MerchantError(
+            _(
+                "Enter 1 to %(days)d days, or leave it empty.",
+                days=MAX_MEMBER_CANCEL_DAYS,
+            )
+        )
+    return days
+
+
+def set_refund_policy(merchant: Merchant, days: int | None, actor: str) -> Merchant:
+    """Opt in (N days) or out (None) of members cancelling their own payments."""
+    merchant.member_cancel_days = _cancel_days(days)
+    db.session.commit()
+    audit.record(
+        actor,
+        "merchant.refund_policy_changed",
+        f"merchant:{merchant.id}",
+        member_cancel_days=merchant.member_cancel_days,
     )
     return merchant
 

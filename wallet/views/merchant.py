@@ -6,11 +6,13 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from wallet.forms import ConfirmForm
 from wallet.models.merchant import Merchant
+from wallet.security import reauth_required
 from wallet.services import merchants, orders, outbox, wallet_links
 from wallet.views.admin_merchants import KeyForm
 
@@ -137,6 +139,7 @@ def dashboard() -> ResponseReturnValue:
 
 @bp.post("/merchant/<int:merchant_id>/keys")
 @login_required
+@reauth_required(_l("Create an API key"))
 def create_key(merchant_id: int) -> ResponseReturnValue:
     """Issue an API key; the page shows it once (it is not stored anywhere readable)."""
     merchant, mine = _staff_merchant(merchant_id)
@@ -151,6 +154,7 @@ def create_key(merchant_id: int) -> ResponseReturnValue:
 
 @bp.post("/merchant/<int:merchant_id>/keys/<int:key_id>/revoke")
 @login_required
+@reauth_required(_l("Revoke an API key"))
 def revoke_key(merchant_id: int, key_id: int) -> ResponseReturnValue:
     """Revoke one API key."""
     merchant, _mine = _staff_merchant(merchant_id)
