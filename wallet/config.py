@@ -81,7 +81,9 @@ class Config:
     # Privileged actions (admins; merchant staff's keys, secrets and refunds) need the
     # password again within this many seconds (security.reauth_required).
     REAUTH_MAX_AGE = 5 * 60
-    REAUTH_PENDING_TTL = 10 * 60  # how long an interrupted action waits for the password
+    REAUTH_PENDING_TTL = (
+        10 * 60
+    )  # how long an interrupted action waits for the password
     # Failed passwords (login and re-auth share them), issue 13 L1: per account and
     # client address, LOGIN_THROTTLE_FREE failures, then growing delays (doubling from
     # the base, capped). An account failing LOGIN_THROTTLE_ACCOUNT_CEILING times within

@@ -190,9 +190,7 @@ def reauth_required(label: Any) -> Callable[[F], F]:
                 return redirect(url_for("auth.reauth", next=target))
             kept = _keep_pending_action()
             back = safe_next(referrer_path(), "/")
-            return redirect(
-                url_for("auth.reauth", next=back, kept=int(kept)), code=303
-            )
+            return redirect(url_for("auth.reauth", next=back, kept=int(kept)), code=303)
 
         wrapper.__reauth_required__ = True  # type: ignore[attr-defined]
         wrapper.__reauth_label__ = label  # type: ignore[attr-defined]
@@ -309,7 +307,10 @@ def _touch_session() -> None:
         return
     now = int(time.time())
     seen = session.get(SEEN_SESSION_KEY, 0)
-    if isinstance(seen, int) and now - seen < current_app.config["SESSION_TOUCH_SECONDS"]:
+    if (
+        isinstance(seen, int)
+        and now - seen < current_app.config["SESSION_TOUCH_SECONDS"]
+    ):
         return
     from wallet.services import sessions
 

@@ -47,7 +47,9 @@ class _HashedStoreIds:
 class DatabaseSessionInterface(_HashedStoreIds, ServerSideSessionInterface):
     """Flask-Session storage in the `web_sessions` table (SQLite or PostgreSQL)."""
 
-    ttl = False  # expired rows are skipped on read and purged by `flask session_cleanup`
+    ttl = (
+        False  # expired rows are skipped on read and purged by `flask session_cleanup`
+    )
 
     def _retrieve_session_data(self, store_id: str) -> dict[str, Any] | None:
         with Session(db.engine) as store:

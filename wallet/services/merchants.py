@@ -636,16 +636,27 @@ def orders_page(merchant: Merchant, cursor: str | None, limit: int) -> Any:
 
 
 def refund(
-    merchant: Merchant, order: Order, amount: int | None, reason: str
+    merchant: Merchant,
+    order: Order,
+    amount: int | None,
+    reason: str,
+    *,
+    actor: str | None = None,
 ) -> tuple[Order, bool]:
-    """Refund a merchant's paid order through the payments service (contract §4)."""
+    """Refund a merchant's paid order through the payments service (contract §4).
+
+    `actor` names who did it (a staff member on the dashboard); the API is the
+    merchant itself.
+    """
     from wallet.services import payments
 
     if order.payment is None:
         raise ConflictError(_("This order has not been paid."))
     pending = False
     try:
-        payments.refund(order, amount, reason, f"merchant:{merchant.public_id}")
+        payments.refund(
+            order, amount, reason, actor or f"merchant:{merchant.public_id}"
+        )
     except payments.RefundPendingError:
         pending = True  # Toss's answer was lost; reconcile finishes it
     db.session.expire_all()
