@@ -18,6 +18,8 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from wallet import outbound
+from wallet.crypto import VaultError
 from wallet.errors import ConflictError, NotFoundError, WalletError
 from wallet.extensions import db
 from wallet.models import Member
@@ -211,7 +213,8 @@ def create_merchant(
 
 
 def check_webhook_url(url: str | None) -> str | None:
-    """A webhook URL is https (http only on loopback) with no credentials in it."""
+    """A webhook URL is https (http only on loopback, and never in production) with
+    no credentials, and its host's addresses are public (wallet/outbound.py, I2)."""
     url = (url or "").strip()
     if not url:
         return None
@@ -220,7 +223,10 @@ def check_webhook_url(url: str | None) -> str | None:
         raise MerchantError(
             _("The webhook URL must be an https URL without credentials.")
         )
-    return url
+    try:
+        return outbound.check_url(url)
+    except outbound.UnsafeURLError as exc:
+        raise MerchantError(exc.message) from None
 
 
 def update_settings(
@@ -546,23 +552,48 @@ def begin_idempotent(
     )
 
 
+class IdempotencyUnreadableError(WalletError):
+    """The stored answer for this key can no longer be decrypted (vault key dropped)."""
+
+    status = 409
+    code = "IDEMPOTENCY_KEY_UNREADABLE"
+
+
+def _answer_aad(record: ApiIdempotencyKey) -> str:
+    return f"merchant:{record.merchant_id}:idempotency:{record.key}"
+
+
 def finish_idempotent(
     record: ApiIdempotencyKey, status: int, body: dict[str, Any]
 ) -> None:
-    """Store the response to replay, or free the key when the outcome may change."""
+    """Store the response to replay, or free the key when the outcome may change.
+
+    Stored encrypted with the vault (issue 13 L4): an answer can hold a wallet-link
+    token, which must not sit in a plaintext column.
+    """
     db.session.rollback()  # whatever the request left behind is not ours to commit
     record = db.session.merge(record)
     if status < 500 and status not in (202, 409, 429):
         record.status_code = status
-        record.response_body = json.dumps(body, ensure_ascii=False)
+        record.response_body = vault().encrypt(
+            json.dumps(body, ensure_ascii=False), aad=_answer_aad(record)
+        )
     else:
         db.session.delete(record)  # transient: a retry with the same key runs again
     db.session.commit()
 
 
 def stored_response(record: ApiIdempotencyKey) -> tuple[dict[str, Any], int]:
-    """The replayed body and status."""
-    return json.loads(record.response_body or "{}"), int(record.status_code or 200)
+    """The replayed body and status (answers stored before encryption: as they are)."""
+    stored = record.response_body or "{}"
+    if not stored.startswith("{"):
+        try:
+            stored = vault().decrypt(stored, aad=_answer_aad(record))
+        except VaultError:
+            raise IdempotencyUnreadableError(
+                _("The answer stored for this Idempotency-Key can no longer be read.")
+            ) from None
+    return json.loads(stored), int(record.status_code or 200)
 
 
 # -- merchant orders ---------------------------------------------------------------------

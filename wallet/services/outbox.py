@@ -28,6 +28,7 @@ import requests
 from flask import Flask, current_app
 from sqlalchemy import or_, select, update
 
+from wallet import outbound
 from wallet.extensions import db
 from wallet.models._types import utcnow
 from wallet.models.merchant import Merchant
@@ -195,17 +196,22 @@ def deliver(event_id: int, worker: str) -> bool | None:
     else:
         headers = signed_headers(keys, message_id, int(time.time()), body)
         try:
-            response = requests.post(
+            # The SSRF guard (issue 13 I2): public addresses only, checked after DNS
+            # and pinned for the connection; never a redirect (not an acknowledgement).
+            response = outbound.post(
                 url,
                 data=body.encode("utf-8"),
                 headers=headers,
                 timeout=tuple(current_app.config["WEBHOOK_TIMEOUT"]),
-                allow_redirects=False,  # a redirect is not an acknowledgement
             )
             status_code = response.status_code
             response.close()
+        except outbound.UnsafeURLError as exc:
+            error = f"refused: {exc.message}"
         except requests.RequestException as exc:
             error = type(exc).__name__
+            if outbound.was_blocked(exc):
+                error = "refused: the connected address is not public"
     duration_ms = int((time.monotonic() - clock) * 1000)
     ok = status_code is not None and 200 <= status_code < 300
     if status_code is not None and not ok:

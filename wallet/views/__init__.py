@@ -6,6 +6,7 @@ The admin_* modules add their routes to `admin.bp`; importing them registers the
 from __future__ import annotations
 
 from wallet.views import (  # noqa: F401 (admin_* are imported for their routes)
+    account,
     admin,
     admin_audit,
     admin_exports,
@@ -32,4 +33,5 @@ BLUEPRINTS = (
     merchant.bp,
     merchant_api.bp,
     notices.bp,
+    account.bp,
 )
