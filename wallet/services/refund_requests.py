@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from wallet.errors import ConflictError, NotFoundError, WalletError
 from wallet.extensions import db
 from wallet.models import Member
-from wallet.models._types import utcnow
+from wallet.models._types import iso_z, utcnow
 from wallet.models.merchant import Merchant
 from wallet.models.order import DONE, PARTIAL_CANCELED, Order
 from wallet.models.refund_request import (
@@ -59,13 +59,9 @@ def as_json(request: RefundRequest) -> dict[str, Any]:
         "refundable_amount": payment.refundable if payment is not None else 0,
         "decision_reason": request.decision_reason,
         "refunded_amount": request.refunded_amount,
-        "created_at": _iso(request.created_at),
-        "decided_at": _iso(request.decided_at),
+        "created_at": iso_z(request.created_at),
+        "decided_at": iso_z(request.decided_at),
     }
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
 def _notify(merchant: Merchant, event: str, request: RefundRequest) -> None:

@@ -7,12 +7,12 @@ from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, IntegerField, StringField, TextAreaField
-from wtforms.validators import URL, DataRequired, Email, Length, NumberRange, Optional
+from wtforms import BooleanField, EmailField, StringField, TextAreaField
+from wtforms.validators import URL, DataRequired, Email, Length, Optional
 
 from wallet.errors import NotFoundError
-from wallet.forms import ConfirmForm
-from wallet.models.merchant import MAX_MEMBER_CANCEL_DAYS, Merchant
+from wallet.forms import ConfirmForm, member_cancel_days_field
+from wallet.models.merchant import Merchant
 from wallet.security import keep_shown_once, pop_shown_once, reauth_required
 from wallet.services import merchants
 from wallet.services.merchants import MerchantError
@@ -36,20 +36,7 @@ class MerchantForm(FlaskForm):
         validators=[Optional(), Length(max=500), URL(require_tld=False)],
     )
     allow_framing = BooleanField(_l("Allow these origins to frame the wallet pages"))
-    member_cancel_days = IntegerField(
-        _l("Member self-cancel (days)"),
-        validators=[
-            Optional(),
-            NumberRange(
-                min=1,
-                max=MAX_MEMBER_CANCEL_DAYS,
-                message=_l(
-                    "Enter 1 to %(days)d days, or leave it empty.",
-                    days=MAX_MEMBER_CANCEL_DAYS,
-                ),
-            ),
-        ],
-    )
+    member_cancel_days = member_cancel_days_field()
     active = BooleanField(_l("Active"), default=True)
 
 

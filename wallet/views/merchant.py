@@ -29,12 +29,11 @@ from wtforms.validators import (
     InputRequired,
     Length,
     NumberRange,
-    Optional,
 )
 
 from wallet.errors import ConflictError
-from wallet.forms import ConfirmForm
-from wallet.models.merchant import MAX_MEMBER_CANCEL_DAYS, Merchant
+from wallet.forms import ConfirmForm, member_cancel_days_field
+from wallet.models.merchant import Merchant
 from wallet.security import keep_shown_once, pop_shown_once, reauth_required
 from wallet.services import (
     merchants,
@@ -177,20 +176,7 @@ class DeclineForm(FlaskForm):
 class RefundPolicyForm(FlaskForm):
     """Whether members may cancel their own payments, and for how many days."""
 
-    member_cancel_days = IntegerField(
-        _l("Member self-cancel (days)"),
-        validators=[
-            Optional(),
-            NumberRange(
-                min=1,
-                max=MAX_MEMBER_CANCEL_DAYS,
-                message=_l(
-                    "Enter 1 to %(days)d days, or leave it empty.",
-                    days=MAX_MEMBER_CANCEL_DAYS,
-                ),
-            ),
-        ],
-    )
+    member_cancel_days = member_cancel_days_field()
 
 
 def _form_error(form: FlaskForm) -> str:

@@ -21,6 +21,7 @@ from flask_limiter.util import get_remote_address
 
 from wallet.errors import ConflictError, WalletError
 from wallet.extensions import csrf, limiter
+from wallet.models._types import iso_z
 from wallet.models.order import MAX_AMOUNT, MAX_ORDER_NAME, MIN_AMOUNT, Order
 from wallet.models.refund_request import REQUEST_STATUSES
 from wallet.security import DB_INT_MAX
@@ -178,10 +179,6 @@ def idempotent(view: View) -> Callable[..., ResponseReturnValue]:
 # -- output -------------------------------------------------------------------------
 
 
-def _iso(value: Any) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
-
-
 def _order_json(
     order: Order, return_urls: dict[int, str | None] | None = None
 ) -> dict[str, Any]:
@@ -197,8 +194,8 @@ def _order_json(
         "currency": order.currency,
         "status": order.status,
         "return_url": return_url,
-        "created_at": _iso(order.created_at),
-        "expires_at": _iso(order.expires_at),
+        "created_at": iso_z(order.created_at),
+        "expires_at": iso_z(order.expires_at),
     }
 
 
@@ -210,13 +207,13 @@ def _payment_json(order: Order) -> dict[str, Any]:
         "method": payment.method,
         "total_amount": payment.total_amount,
         "balance_amount": payment.balance_amount,
-        "approved_at": _iso(payment.approved_at),
+        "approved_at": iso_z(payment.approved_at),
         "cancels": [
             {
                 "amount": c.amount,
                 "reason": c.reason,
                 "status": c.status,
-                "canceled_at": _iso(c.canceled_at),
+                "canceled_at": iso_z(c.canceled_at),
             }
             for c in payment.cancels
         ],
@@ -229,7 +226,7 @@ def _link_json(token: str) -> dict[str, Any]:
         "url": wallet_links.link_url(token),
         "token": token,
         "action": claims["action"],
-        "expires_at": _iso(wallet_links.expiry_of(claims)),
+        "expires_at": iso_z(wallet_links.expiry_of(claims)),
     }
 
 
