@@ -261,7 +261,11 @@ def start_session(member: Member) -> None:
 
 
 def renew_session(member: Member) -> None:
-    """After the member's epoch changed (e.g. a password change): stay logged in here."""
+    """After the member's epoch changed (e.g. a password change): stay logged in here.
+
+    `member` must be the Member itself: login_user keeps what it is given as the
+    current user, and a `current_user` proxy there would resolve to itself forever.
+    """
     login_user(member)
     _new_session_id()
 

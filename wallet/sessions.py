@@ -99,7 +99,13 @@ class HashedRedisSessionInterface(_HashedStoreIds, RedisSessionInterface):
 
 
 def init_app(app: Flask) -> None:
-    """Install the session storage the configuration asks for."""
+    """Install the session storage the configuration asks for.
+
+    Sessions are not "permanent": the cookie lasts until the browser closes, and the
+    server forgets a session PERMANENT_SESSION_LIFETIME after its last save (use
+    saves it at least every SESSION_TOUCH_SECONDS). Flask-Login's "strong" protection
+    only logs a session out when it is not permanent.
+    """
     prefix = str(app.config["SESSION_KEY_PREFIX"])
     redis_url = app.config.get("SESSION_REDIS_URL")
     interface: ServerSideSessionInterface
@@ -112,11 +118,11 @@ def init_app(app: Flask) -> None:
                 str(redis_url), socket_timeout=5, socket_connect_timeout=5
             ),
             key_prefix=prefix,
-            permanent=True,
+            permanent=False,
             sid_length=SID_BYTES,
         )
     else:
         interface = DatabaseSessionInterface(
-            app, key_prefix=prefix, permanent=True, sid_length=SID_BYTES
+            app, key_prefix=prefix, permanent=False, sid_length=SID_BYTES
         )
     app.session_interface = interface

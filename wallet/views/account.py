@@ -50,9 +50,10 @@ def change_password() -> ResponseReturnValue:
     form = PasswordChangeForm()
     if not form.validate_on_submit():
         return _page(form, 400)
+    member = current_user._get_current_object()  # the Member, not the proxy
     try:
         members.change_password(
-            current_user,
+            member,
             form.current.data or "",
             form.password.data or "",
             address=request.remote_addr,
@@ -65,7 +66,7 @@ def change_password() -> ResponseReturnValue:
     except PasswordError as exc:
         form.password.errors = [exc.message]
         return _page(form, exc.status)
-    renew_session(current_user)  # this device stays signed in, on a new session id
+    renew_session(member)  # this device stays signed in, on a new session id
     flash(_("Your password was changed. Every other device was signed out."), "success")
     return redirect(url_for("account.index"), code=303)
 
