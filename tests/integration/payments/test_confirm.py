@@ -318,3 +318,26 @@ def test_confirm_someone_elses_redirect_404_nothing_confirmed(
     assert resp.status_code == 404
     assert owner.order(order_id).status == "PENDING"
     assert confirm_calls(order_id) == []
+
+
+def test_confirm_cross_site_success_get_with_a_made_up_key_changes_nothing(
+    payer: Callable[..., Payer], confirm_calls: ConfirmCalls
+) -> None:
+    # Attack (issue 13 L2): a page elsewhere navigates the logged-in member to
+    # /success?paymentKey=x&orderId=<id>&amount=1; the order used to become FAILED and
+    # the member's real payment could no longer be confirmed.
+    p = payer()
+    order_id = p.new_order(15000)
+    resp = p.client.get(
+        f"/pay/orders/{order_id}/success?paymentKey=x&orderId={order_id}&amount=1"
+    )
+    assert resp.status_code == 400
+    assert "did not match your order" in resp.get_data(as_text=True)
+    assert (p.order(order_id).status, p.order(order_id).failure_code) == (
+        "PENDING",
+        None,
+    )
+    location = p.authorize(order_id)  # the member pays for real afterwards
+    assert p.client.get(path_of(location)).status_code == 303
+    assert p.order(order_id).status == "DONE"
+    assert len(confirm_calls(order_id)) == 1

@@ -258,3 +258,42 @@ def test_webhooks_source_allowlist_refuses_other_addresses(app: Flask) -> None:
     assert send("198.51.100.7", "t-blocked") == 403
     assert send("13.124.18.147", "t-toss") == 200
     assert [e.transmission_id for e in _events(app)] == ["t-open", "t-toss"]
+
+
+@pytest.mark.parametrize(
+    "count", ["99999999999999999999999", "9" * 5000, "²", "-1", "", "٣"]
+)
+def test_webhooks_odd_retried_count_recorded_as_zero_never_500(
+    app: Flask, count: str
+) -> None:
+    # Attack (issue 13 L3): a valid body with this header raised OverflowError or
+    # ValueError, an unauthenticated 500.
+    body = {"eventType": "SOMETHING_NEW", "createdAt": "2026-01-01T00:00:00.000000"}
+    resp = app.test_client().post(
+        "/webhooks/toss",
+        json=body | {"data": {}},
+        headers={
+            "tosspayments-webhook-transmission-id": "whtrans_l3",
+            "tosspayments-webhook-transmission-retried-count": count,
+        },
+    )
+    assert resp.status_code == 200
+    [event] = _events(app)
+    assert (event.transmission_id, event.retried_count) == ("whtrans_l3", 0)
+
+
+def test_webhooks_odd_transmission_id_and_subject_are_not_stored(app: Flask) -> None:
+    body = {
+        "eventType": "PAYMENT_STATUS_CHANGED",
+        "createdAt": "2026-01-01T00:00:00.000000",
+        "data": {"paymentKey": "tbp_\x00bad"},
+    }
+    resp = app.test_client().post(
+        "/webhooks/toss",
+        json=body,
+        headers={"tosspayments-webhook-transmission-id": "x" * 101},
+    )
+    assert resp.status_code == 200
+    [event] = _events(app)
+    assert event.transmission_id.startswith("sha256:")  # the body's hash instead
+    assert event.subject is None
