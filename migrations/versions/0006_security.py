@@ -159,7 +159,9 @@ def upgrade():
 def downgrade():
     op.drop_table("refund_requests")
     with op.batch_alter_table("merchants") as batch_op:
-        batch_op.drop_constraint("ck_merchants_member_cancel_days", type_="check")
+        batch_op.drop_constraint(
+            op.f("ck_merchants_member_cancel_days"), type_="check"
+        )
         batch_op.drop_column("member_cancel_days")
     with op.batch_alter_table("members") as batch_op:
         batch_op.add_column(

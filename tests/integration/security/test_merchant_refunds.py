@@ -24,6 +24,7 @@ from tests.integration.security.conftest import (
     post_form,
 )
 from wallet.extensions import db
+from wallet.models._types import utcnow
 from wallet.models.merchant import Merchant
 from wallet.models.order import Order
 from wallet.models.outbox import OutboxEvent
@@ -88,7 +89,8 @@ def test_merchant_opt_in_lets_members_cancel_within_its_window(
     assert p.order(inside).status == "CANCELED"
     _p, outside = pay_merchant_order(shop, who=p)
     with app.app_context():  # paid four days ago: past the shop's three days
-        four_days_ago = p.order(outside).payment.approved_at - timedelta(days=4)
+        # (from our clock: the session's sandbox clock may have been moved on)
+        four_days_ago = utcnow() - timedelta(days=4)
         db.session.execute(
             update(Payment)
             .where(Payment.payment_key == p.order(outside).payment.payment_key)
