@@ -306,6 +306,8 @@ def _new_session_id() -> None:
 def _touch_session() -> None:
     """Keep a signed-in session alive and its device's "last used" current, cheaply:
     at most one write per SESSION_TOUCH_SECONDS (the user loader runs anyway)."""
+    if request.endpoint == "static":
+        return  # no user loader query for stylesheets and scripts
     handle = session.get(HANDLE_SESSION_KEY) if HANDLE_SESSION_KEY in session else None
     if not handle or not current_user.is_authenticated:
         return

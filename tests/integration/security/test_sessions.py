@@ -264,3 +264,36 @@ def test_proxy_one_trusted_proxy_gives_the_client_it_saw(
     assert body == "198.51.100.20 https wallet.example False"
     with app.app_context():
         db.engine.dispose()
+
+
+def test_session_use_is_noted_at_most_every_touch_interval(
+    app: Flask, make_member: Callable[..., Any]
+) -> None:
+    from sqlalchemy import event
+
+    make_member("busy@example.com", PASSWORD)
+    client = app.test_client()
+    assert log_in(client, "busy@example.com", PASSWORD).status_code == 302
+    client.get("/wallet")  # the first page after login makes the new CSRF token
+    writes: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE")):
+            writes.append(statement.split("\n")[0])
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        for _ in range(3):  # within SESSION_TOUCH_SECONDS: reads only
+            assert client.get("/wallet").status_code == 200
+        assert writes == []
+        app.config["SESSION_TOUCH_SECONDS"] = 0
+        with app.app_context():
+            before = db.session.scalar(select(MemberSession.last_seen_at))
+        assert client.get("/wallet").status_code == 200
+        assert any("member_sessions" in w for w in writes)
+        with app.app_context():
+            assert db.session.scalar(select(MemberSession.last_seen_at)) > before
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
