@@ -75,7 +75,7 @@ def members(
             "password_hash": password_hash(),
             "customer_key": f"cus_{tag}{first + i}",
             "role": "member",
-            "failed_logins": 0,
+            "session_epoch": 0,
             "created_at": now,
         }
         for i in range(count)

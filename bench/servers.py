@@ -34,6 +34,7 @@ class Gunicorn:
         workers: int = 2,
         threads: int = 4,
         health: str = "/healthz",
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         self.proc = subprocess.Popen(  # noqa: S603 - our own venv's gunicorn
             [
@@ -45,6 +46,7 @@ class Gunicorn:
                 "--graceful-timeout=2",
                 "--timeout=120",
                 "--log-level=info",  # the "Listening at" line gives the port
+                *extra_args,
                 app,
             ],
             cwd=ROOT,

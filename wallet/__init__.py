@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
+from wallet.files import private_file, write_private
+
 ROOT = Path(__file__).resolve().parent.parent
 
 log = logging.getLogger(__name__)
@@ -57,8 +59,9 @@ def _finish_config(app: Flask) -> None:
 
     url = app.config.get("DATABASE_URL")
     if not url:
-        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-        url = f"sqlite:///{Path(app.instance_path) / 'wallet.sqlite3'}"
+        # Created 0600 before SQLite opens it (its journals take the same mode).
+        path = private_file(Path(app.instance_path) / "wallet.sqlite3")
+        url = f"sqlite:///{path}"
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     app.config["SQLALCHEMY_DATABASE_URI"] = url
@@ -79,7 +82,6 @@ def _ensure_dev_secrets(app: Flask) -> None:
     from wallet.crypto import TokenVault
 
     path = Path(app.instance_path) / "config.py"
-    path.parent.mkdir(parents=True, exist_ok=True)
     lines = []
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secrets.token_urlsafe(48)
@@ -87,23 +89,26 @@ def _ensure_dev_secrets(app: Flask) -> None:
     if not app.config.get("VAULT_KEYS"):
         app.config["VAULT_KEYS"] = TokenVault.generate_spec("dev1")
         lines.append(f"VAULT_KEYS = {app.config['VAULT_KEYS']!r}")
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write(
-            "# Generated for local development by wallet.create_app; keep it private.\n"
-        )
-        fh.write("\n".join(lines) + "\n")
-    os.chmod(path, 0o600)
+    write_private(
+        path,
+        "# Generated for local development by wallet.create_app; keep it private.\n"
+        + "\n".join(lines)
+        + "\n",
+        append=True,
+    )
 
 
 def _init(app: Flask) -> None:
-    from wallet import cli, errors, extensions, security, templating
+    from wallet import cli, errors, extensions, logs, security, sessions, templating
     from wallet.crypto import TokenVault
     from wallet.toss import TossClient
     from wallet.views import BLUEPRINTS
 
     for init in (
         extensions.init_app,
+        sessions.init_app,
         security.init_app,
+        logs.init_app,
         errors.init_app,
         templating.init_app,
         cli.init_app,

@@ -76,9 +76,40 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_LOGIN = "10 per minute"
 
-    REAUTH_MAX_AGE = 5 * 60  # admins re-enter their password for revoke/refund
-    LOGIN_LOCKOUT_THRESHOLD = 5  # failed logins before a growing lockout
-    LOGIN_LOCKOUT_BASE_SECONDS = 30
+    RATELIMIT_REGISTER = "5 per hour"  # per address; the page never says who exists
+
+    # Privileged actions (admins; merchant staff's keys, secrets and refunds) need the
+    # password again within this many seconds (security.reauth_required).
+    REAUTH_MAX_AGE = 5 * 60
+    REAUTH_PENDING_TTL = (
+        10 * 60
+    )  # how long an interrupted action waits for the password
+    # Failed passwords (login and re-auth share them), issue 13 L1: per account and
+    # client address, LOGIN_THROTTLE_FREE failures, then growing delays (doubling from
+    # the base, capped). An account failing LOGIN_THROTTLE_ACCOUNT_CEILING times within
+    # the window (from anywhere) only lowers every address's free failures to one:
+    # nobody is ever locked out by somebody else's wrong passwords.
+    LOGIN_THROTTLE_FREE = 5
+    LOGIN_THROTTLE_BASE_SECONDS = 30
+    LOGIN_THROTTLE_MAX_SECONDS = 15 * 60
+    LOGIN_THROTTLE_ACCOUNT_CEILING = 50
+    LOGIN_THROTTLE_WINDOW = 60 * 60  # failures older than this are forgotten
+
+    # Server-side sessions (wallet/sessions.py): the database by default, Redis when
+    # set (e.g. redis://127.0.0.1:6379/1). Idle sessions end after
+    # PERMANENT_SESSION_LIFETIME; use refreshes it at most every SESSION_TOUCH_SECONDS.
+    SESSION_REDIS_URL: str | None = None
+    SESSION_KEY_PREFIX = "wallet:session:"
+    SESSION_REFRESH_EACH_REQUEST = False
+    SESSION_TOUCH_SECONDS = 5 * 60
+    # How many proxies in front of the portal may set X-Forwarded-For/-Proto/-Host/
+    # -Port (Werkzeug's ProxyFix). 0: the headers are ignored (removed) entirely.
+    TRUSTED_PROXY_COUNT = 0
+
+    # Outbound HTTP to merchant-controlled URLs (wallet/outbound.py): private,
+    # loopback and link-local addresses are refused unless this is True (development
+    # and tests, for the example shop on 127.0.0.1).
+    OUTBOUND_ALLOW_PRIVATE = False
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -131,6 +162,7 @@ class DevConfig(Config):
     # development mail elsewhere instead.
     MAIL_SERVER = "127.0.0.1"
     MAIL_PORT = 5025
+    OUTBOUND_ALLOW_PRIVATE = True  # the example shop's webhooks go to 127.0.0.1
 
 
 class TestConfig(DevConfig):

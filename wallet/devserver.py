@@ -15,6 +15,7 @@ from flask import Flask
 from werkzeug.serving import make_server, run_simple
 
 from wallet import ROOT, create_app
+from wallet.files import private_dir, private_file
 
 HOST = os.environ.get("WALLET_HOST", "127.0.0.1")
 PORTAL_PORT = int(os.environ.get("WALLET_PORT", "5000"))
@@ -40,9 +41,10 @@ def _start_sandbox(portal_url: str, instance: Path) -> str | None:
     """Serve the sandbox (state in instance/sandbox.sqlite3) in a background thread."""
     from wallet.sandbox import create_app as create_sandbox
 
+    state = private_file(instance / "sandbox.sqlite3")  # 0600 before SQLite opens it
     sandbox = create_sandbox(
         {
-            "SANDBOX_DATABASE": str(instance / "sandbox.sqlite3"),
+            "SANDBOX_DATABASE": str(state),
             "SANDBOX_WEBHOOK_URL": f"{portal_url}/webhooks/toss",
             "SANDBOX_PUBLIC_URL": f"http://{HOST}:{SANDBOX_PORT}",
         }
@@ -168,8 +170,7 @@ def main() -> None:
     app = create_app(overrides=overrides)
     if not app.config.get("PUBLIC_URL"):
         app.config["PUBLIC_URL"] = portal_url
-    instance = Path(app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
+    instance = private_dir(Path(app.instance_path))
     sink = _start_mail_sink(mailbox) if own_mail else None
     sandbox_url = _start_sandbox(portal_url, instance) if own_sandbox else None
     notes = _seed(app, portal_url, sandbox_url)

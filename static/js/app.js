@@ -29,4 +29,34 @@
       form.removeAttribute("aria-busy");
     });
   });
+
+  // "Copy" next to a credential shown once: the key goes to the clipboard, and the
+  // status next to the button says so (screen readers hear it through role=status).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-copy-target]") : null;
+    if (!button) {
+      return;
+    }
+    var input = document.getElementById(button.getAttribute("data-copy-target"));
+    if (!input) {
+      return;
+    }
+    var status = button.parentNode.querySelector(".copy-status");
+    var done = function () {
+      if (status) {
+        status.textContent = button.getAttribute("data-copied-label") || "";
+      }
+    };
+    input.focus();
+    input.select();
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(input.value).then(done, function () {
+        document.execCommand("copy");
+        done();
+      });
+    } else {
+      document.execCommand("copy");
+      done();
+    }
+  });
 })();

@@ -30,12 +30,18 @@ def masked(card_number: str) -> str:
 
 
 def register(page: Any, portal: str, email: str, password: str) -> None:
-    """Create an account through the real form; lands on the wallet home."""
+    """Create an account through the real form, then log in; lands on the wallet home.
+
+    Registration never logs in by itself (its answer must not tell a new email from a
+    taken one, issue 13): it sends the new member to the login page.
+    """
     page.goto(f"{portal}/auth/register")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_label("Repeat password").fill(password)
     page.get_by_role("button", name="Create account").click()
+    page.wait_for_url(f"{portal}/auth/login")
+    log_in(page, portal, email, password)
     page.wait_for_url(f"{portal}/wallet")
 
 

@@ -89,6 +89,7 @@ def test_pages_anonymous_and_member_accessible_and_fit_phone(
         ("history", "/pay/history"),
         ("receipt-partial", f"/pay/orders/{order}/receipt"),
         ("new-payment", "/pay/new"),
+        ("account", "/account"),
         ("not-found", "/no/such/page"),
     ]
     _check_pages(page, live_portal, member_pages, shot, assert_accessible)

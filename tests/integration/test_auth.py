@@ -41,13 +41,11 @@ def test_register_login_logout_round_trip_succeeds(
     app: Flask, client: FlaskClient
 ) -> None:
     resp = _register(client, "New@Example.com")
-    assert resp.status_code == 302
-    assert resp.headers["Location"].endswith("/wallet")
-    assert client.get("/wallet").status_code == 200
-
-    token = csrf_token(client.get("/wallet").get_data(as_text=True))
-    assert client.post("/auth/logout", data={"csrf_token": token}).status_code == 302
-    assert client.get("/wallet").status_code == 302  # back to login
+    # Registration never logs in (a taken email must get the same answer): it sends
+    # the new member to log in with the password just chosen.
+    assert resp.status_code == 303
+    assert resp.headers["Location"].endswith("/auth/login")
+    assert client.get("/wallet").status_code == 302
 
     page = client.get("/auth/login")
     resp = client.post(
@@ -60,6 +58,10 @@ def test_register_login_logout_round_trip_succeeds(
     )
     assert resp.status_code == 302
     assert client.get("/wallet").status_code == 200
+
+    token = csrf_token(client.get("/wallet").get_data(as_text=True))
+    assert client.post("/auth/logout", data={"csrf_token": token}).status_code == 302
+    assert client.get("/wallet").status_code == 302  # back to login
     with app.app_context():
         member = db.session.scalar(select(Member))
         assert member is not None
@@ -91,14 +93,21 @@ def test_login_unknown_email_is_refused_with_401(
     assert login(email="nobody@example.com").status_code == 401
 
 
-def test_register_duplicate_email_conflicts_and_writes_nothing(
+def test_register_taken_email_answers_like_a_new_one_and_writes_nothing(
     app: Flask, client: FlaskClient
 ) -> None:
-    assert _register(client, "dup@example.com").status_code == 302
+    # Attack (issue 13 L1): registration used to answer 409 "already exists".
+    first = _register(client, "dup@example.com")
     other = app.test_client()
-    resp = _register(other, "DUP@example.com")
-    assert resp.status_code == 409
+    again = _register(other, "DUP@example.com")
+    assert again.status_code == first.status_code == 303
+    assert again.headers["Location"] == first.headers["Location"]
+    assert again.get_data() == first.get_data()
     assert _members(app) == 1
+    # Neither client is logged in; both see the same message on the login page.
+    pages = [c.get("/auth/login").get_data(as_text=True) for c in (client, other)]
+    assert "If this email is new here" in pages[0]
+    assert "If this email is new here" in pages[1]
 
 
 def test_register_mismatched_password_is_400_and_writes_nothing(
@@ -139,18 +148,17 @@ def test_login_without_csrf_token_is_400(
     assert client.get("/wallet").status_code == 302
 
 
-def test_login_repeated_failures_lock_the_account(
+def test_login_repeated_failures_throttle_that_address(
     app: Flask, make_member: Callable[..., Any], login: Callable[..., Any]
 ) -> None:
     make_member()
-    for _ in range(app.config["LOGIN_LOCKOUT_THRESHOLD"]):
+    for _ in range(app.config["LOGIN_THROTTLE_FREE"]):
         assert login(password="nope-nope-nope").status_code == 401
-    # Locked now: even the right password is refused until the lock expires.
-    assert login().status_code == 429
-    with app.app_context():
-        member = db.session.scalar(select(Member))
-        assert member is not None
-        assert member.locked_until is not None
+    # This address now waits, even with the right password (another address would
+    # not: tests/integration/security/test_login_enumeration.py).
+    resp = login()
+    assert resp.status_code == 429
+    assert int(resp.headers["Retry-After"]) > 0
 
 
 def test_login_next_parameter_never_redirects_off_site(

@@ -25,7 +25,7 @@ def admin_on_sensitive_route(
 
 def _sensitive_route(app: Flask) -> None:
     @admin_required
-    @reauth_required
+    @reauth_required("Do the sensitive thing")
     def sensitive() -> str:
         return "did the sensitive thing"
 

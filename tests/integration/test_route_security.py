@@ -1,5 +1,6 @@
 """Every route of the app, enumerated from url_map: state changes need CSRF, an API key
-or a signature; admin routes refuse members. New routes are covered automatically."""
+or a signature; admin routes refuse members; privileged POSTs need a recent password.
+New routes are covered automatically."""
 
 from __future__ import annotations
 
@@ -15,13 +16,25 @@ STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 # Toss's BrandPay webhooks are unsigned (contract §7): the handler re-fetches the truth
 # from Toss before acting, so a forged call cannot change state. Listed here on purpose.
 SIGNATURELESS_BY_CONTRACT = {"webhooks.toss"}
+# Issue 13 M3: every POST of the admin console and of a merchant's dashboard
+# (/merchant/<id>/...) is privileged and carries security.reauth_required. The few that
+# need no password, reviewed one by one, with the reason:
+REAUTH_NOT_NEEDED = {
+    "admin.audit_verify": "recomputes the hash chain and shows the result; it changes, "
+    "reveals and exports nothing",
+}
 
 
-def _url(app: Flask, rule: Any) -> str:
+def _privileged(rule: Any) -> bool:
+    return rule.rule.startswith(("/admin/", "/merchant/<int:merchant_id>/"))
+
+
+def _url(app: Flask, rule: Any, **given: Any) -> str:
     values = {arg: "zz_placeholder_1" for arg in rule.arguments}
     for arg, conv in rule._converters.items():  # int converters need digits
         if type(conv).__name__ == "IntegerConverter":
             values[arg] = 999999
+    values.update({k: v for k, v in given.items() if k in rule.arguments})
     with app.test_request_context():
         return app.url_map.bind("localhost").build(
             rule.endpoint, values, method=sorted(rule.methods - {"HEAD", "OPTIONS"})[0]
@@ -122,3 +135,48 @@ def test_route_brandpay_callback_is_rate_limited(
     ]
     assert codes[:20] == [401] * 20  # refused (not logged in), but counted
     assert codes[20] == 429
+
+
+def test_route_every_privileged_post_needs_recent_reauth(app: Flask) -> None:
+    privileged = [r for r in _rules(app, methods={"POST"}) if _privileged(r)]
+    assert len(privileged) >= 15  # admin console + merchant dashboard actions
+    missing = [
+        f"POST {r.rule} ({r.endpoint})"
+        for r in privileged
+        if r.endpoint not in REAUTH_NOT_NEEDED
+        and not getattr(app.view_functions[r.endpoint], "__reauth_required__", False)
+    ]
+    assert missing == [], "add @reauth_required(...) or a reviewed REAUTH_NOT_NEEDED"
+    # The exceptions name real routes (the list cannot rot unnoticed).
+    assert set(REAUTH_NOT_NEEDED) <= {r.endpoint for r in privileged}
+
+
+def test_route_privileged_posts_without_reauth_go_to_the_password_page(
+    app: Flask,
+    client: FlaskClient,
+    make_member: Callable[..., Any],
+    login: Callable[..., Any],
+) -> None:
+    """Behaviour, not only the marker: an admin who is also the merchant's staff, with
+    a valid CSRF token but no recent password, is sent to /auth/reauth every time."""
+    from tests.integration.merchants.conftest import make_shop
+    from wallet.extensions import db
+    from wallet.models.merchant import Merchant
+    from wallet.services import merchants
+
+    make_member("root@example.com", "admin-password-1", role="admin")
+    with app.app_context():
+        shop = make_shop()
+        merchants.add_staff(db.session.get(Merchant, shop.id), "root@example.com", "t")
+    login("root@example.com", "admin-password-1")
+    token = csrf_token(client.get("/merchant").get_data(as_text=True))
+    wrong = []
+    for rule in _rules(app, methods={"POST"}):
+        if not _privileged(rule) or rule.endpoint in REAUTH_NOT_NEEDED:
+            continue
+        resp = client.post(
+            _url(app, rule, merchant_id=shop.id), data={"csrf_token": token, "x": "1"}
+        )
+        if resp.status_code != 303 or "/auth/reauth" not in resp.headers["Location"]:
+            wrong.append(f"POST {rule.rule} → {resp.status_code}")
+    assert wrong == []

@@ -1,4 +1,5 @@
-"""Fuzz every route in app.url_map with malformed, oversized and wrong-typed input.
+"""Fuzz every route in app.url_map with malformed, oversized and wrong-typed input,
+and the unauthenticated Toss webhook with odd headers and bodies (issue 13 L3).
 
 As a logged-in member, as an admin (both with a valid CSRF token, so requests reach
 the forms' own validation) and as an API client with a valid key. The rules:
@@ -413,6 +414,80 @@ def _fuzz_api(fuzz: Fuzzer, client: FlaskClient, target: Target) -> None:
         )
 
 
+# -- Toss webhooks (unauthenticated by contract §7) ---------------------------------------
+
+# Issue 13 L3: header values that raised OverflowError or ValueError (a 500).
+WEBHOOK_HEADER_VALUES = (
+    "99999999999999999999999",
+    "9" * 5000,
+    "²",
+    "-1",
+    "",
+    " 7 ",
+    "1e3",
+    "0x10",
+    "٣",  # an Arabic-Indic digit: str.isdigit() says yes
+    "x" * 300,
+    "'; DROP TABLE toss_webhook_events; --",
+)
+WEBHOOK_HEADERS = (
+    "tosspayments-webhook-transmission-retried-count",
+    "tosspayments-webhook-transmission-id",
+    "tosspayments-webhook-transmission-time",
+    "tosspayments-webhook-signature",
+)
+
+
+def _fuzz_webhooks(fuzz: Fuzzer, client: FlaskClient) -> None:
+    """A valid body with every odd header value, and odd bodies with valid headers."""
+    body = {
+        "eventType": "PAYMENT_STATUS_CHANGED",
+        "createdAt": "2026-01-01T00:00:00.000000",
+        "data": {"paymentKey": "tbp_fuzz_unknown"},
+    }
+    n = 0
+    for header in WEBHOOK_HEADERS:
+        for value in WEBHOOK_HEADER_VALUES:
+            n += 1
+            headers = {"tosspayments-webhook-transmission-id": f"whtrans_fuzz_{n}"}
+            headers[header] = value
+            fuzz.send(
+                client,
+                "POST",
+                "/webhooks/toss",
+                f"{header[-12:]}={value[:8]!r}",
+                json=body,
+                headers=headers,
+            )
+    for label, data in (
+        ("key-nul", {"paymentKey": "tbp_\u0000x"}),
+        ("key-huge", {"paymentKey": "k" * 5000}),
+        ("key-int", {"paymentKey": 10**40}),
+        ("customer-odd", {"customerKey": "²\u0000"}),
+    ):
+        n += 1
+        fuzz.send(
+            client,
+            "POST",
+            "/webhooks/toss",
+            label,
+            data=json.dumps(body | {"data": data}),
+            content_type="application/json",
+            headers={"tosspayments-webhook-transmission-id": f"whtrans_fuzz_{n}"},
+        )
+    for event in ("METHOD_UPDATED", "CUSTOMER_STATUS_CHANGED", "x" * 65, "\u0000"):
+        n += 1
+        fuzz.send(
+            client,
+            "POST",
+            "/webhooks/toss",
+            f"event={event[:8]!r}",
+            data=json.dumps(body | {"eventType": event, "data": {"customerKey": "²"}}),
+            content_type="application/json",
+            headers={"tosspayments-webhook-transmission-retried-count": "²"},
+        )
+
+
 # -- the test -----------------------------------------------------------------------------
 
 
@@ -430,6 +505,7 @@ def test_fuzz_every_route_no_5xx_and_refusals_write_nothing(
     fuzz = Fuzzer(app, findings)
 
     _fuzz_api(fuzz, app.test_client(), target)
+    _fuzz_webhooks(fuzz, app.test_client())
 
     login("fuzz-member@example.com", "correct-horse-1")
     # Members on admin routes: refused by the guard (tests/integration/test_route_security).

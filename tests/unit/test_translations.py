@@ -272,6 +272,7 @@ def _pages(seeded: dict[str, Any]) -> dict[tuple[str, str] | None, list[str]]:
             "/pay/history",
             f"/pay/orders/{order}/receipt",
             "/account/email",
+            "/account",
             "/no/such/page",
         ],
         demo.DEMO_ADMIN: [
@@ -380,6 +381,7 @@ def test_pages_korean_and_english_render_translated(
     assert "결제수단" in hangul["/wallet/methods"]
     assert "관리자 콘솔" in hangul["/admin/"]
     assert "웹훅 전송" in hangul["/merchant"]
+    assert "모든 기기에서 로그아웃" in hangul["/account"]
     assert "페이지를 찾을 수 없습니다." in hangul["/no/such/page"]
 
 

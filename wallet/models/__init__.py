@@ -11,5 +11,11 @@ from wallet.models.notice import MemberNotice  # noqa: F401
 from wallet.models.order import Order  # noqa: F401
 from wallet.models.outbox import OutboxEvent, WebhookDelivery  # noqa: F401
 from wallet.models.payment import Payment, PaymentCancel, TossWebhookEvent  # noqa: F401
+from wallet.models.refund_request import RefundRequest  # noqa: F401
+from wallet.models.security import (  # noqa: F401
+    LoginThrottle,
+    MemberSession,
+    WebSession,
+)
 
 __all__ = ["AuditEvent", "Member"]

@@ -13,6 +13,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def iso_z(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a `Z` (how the merchant API and webhooks print times)."""
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
 

@@ -49,12 +49,18 @@ class Member(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     )
     role: Mapped[str] = mapped_column(String(16), default="member")
     locale: Mapped[str | None] = mapped_column(String(8))
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Every session of this member carries the epoch it was opened in (Flask-Login's
+    # user id is "id:epoch"); bumping it ends them all, on every backend and process,
+    # at the cost of no query beyond the user loader's own.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     def __repr__(self) -> str:
         return f"<Member {self.id} {self.role}>"
+
+    def get_id(self) -> str:
+        """Flask-Login's session value: the id and the session epoch it belongs to."""
+        return f"{self.id}:{self.session_epoch}"
 
     @property
     def is_admin(self) -> bool:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Column,
     ForeignKey,
     ForeignKeyConstraint,
@@ -40,6 +41,9 @@ merchant_members = db.Table(
 )
 
 
+MAX_MEMBER_CANCEL_DAYS = 90
+
+
 def new_public_id() -> str:
     """The merchant id shown to merchants and used as a link's `iss`; random, not the pk."""
     return "mch_" + secrets.token_urlsafe(12)
@@ -49,6 +53,13 @@ class Merchant(db.Model):  # type: ignore[name-defined,misc]
     """A shop that creates orders through the API and embeds wallet links."""
 
     __tablename__ = "merchants"
+    __table_args__ = (
+        CheckConstraint(
+            "member_cancel_days IS NULL OR "
+            f"(member_cancel_days >= 1 AND member_cancel_days <= {MAX_MEMBER_CANCEL_DAYS})",
+            name="member_cancel_days",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(
@@ -61,6 +72,10 @@ class Merchant(db.Model):  # type: ignore[name-defined,misc]
     # Whether wallet-link pages may be framed by the return origins (CSP frame-ancestors).
     allow_framing: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Refund policy (issue 13, M1): None = only the merchant (or an admin) refunds its
+    # orders and members ask through a refund request; N = a member may also cancel a
+    # fully paid order on their own for N days after payment.
+    member_cancel_days: Mapped[int | None] = mapped_column(Integer)
     # Link-signing secrets: vault ciphertexts (AAD "merchant:{id}:link"), never plaintext.
     # Two are live during a rotation: the current one signs, both verify.
     link_kid: Mapped[str] = mapped_column(String(16))

@@ -40,7 +40,7 @@ class OutboxEvent(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "outbox_events"
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status"),
-        # A webhook goes to a merchant, a mail to a member (revision 0006_mail).
+        # A webhook goes to a merchant, a mail to a member (revision 0007_mail).
         CheckConstraint(
             "(channel = 'webhook' AND merchant_id IS NOT NULL) OR "
             "(channel = 'mail' AND member_id IS NOT NULL)",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sqlite3
 import string
@@ -57,6 +58,9 @@ class Store:
     def __init__(self, path: str) -> None:
         self._lock = threading.RLock()
         self._depth = 0
+        if path != ":memory:" and not path.startswith("file:"):
+            # Its state holds test tokens and card data: owner-only from the start.
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         self._conn = sqlite3.connect(
             path, check_same_thread=False, isolation_level=None
         )

@@ -20,7 +20,7 @@ from wallet.models.merchant import Merchant
 from wallet.models.notice import LINK_REVOKED, RELINK_REQUIRED, MemberNotice
 from wallet.models.order import Order
 from wallet.models.payment import CANCEL_DONE, Payment, PaymentCancel
-from wallet.services import audit, brandpay, notices, orders
+from wallet.services import audit, brandpay, notices, orders, sessions
 from wallet.services.members import normalize_email
 
 __all__ = [
@@ -220,6 +220,8 @@ def revoke_link(member_id: int, admin: Member, reason: str) -> BrandPayLink:
     # the two only loses the banner, the link itself still shows "Revoked".
     notices.add(member_id, LINK_REVOKED)
     db.session.commit()
+    # A revoke answers a suspected compromise: every session of the member ends too.
+    sessions.end_all(member_id, admin.email, "admin revoked the BrandPay link")
     return link
 
 
@@ -240,4 +242,5 @@ def force_relink(member_id: int, admin: Member, reason: str) -> BrandPayLink:
     notices.add(member_id, RELINK_REQUIRED)
     db.session.commit()
     audit.record(admin.email, "admin.relink_forced", f"member:{member_id}", reason=text)
+    sessions.end_all(member_id, admin.email, "admin forced a re-link")
     return link

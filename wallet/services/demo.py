@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wallet.errors import WalletError
+from wallet.files import write_private
 from wallet.models import Member
 from wallet.models.merchant import Merchant
 from wallet.models.order import Order
@@ -218,9 +218,7 @@ def seed_merchant(shop_url: str, store: Path) -> DemoMerchant:
     except WalletError:  # first start, or the key was revoked on the dashboard
         _key, api_key = merchants.issue_api_key(merchant, "demo shop", "demo")
         saved["api_key"] = api_key
-        store.parent.mkdir(parents=True, exist_ok=True)
-        store.write_text(json.dumps(saved), "utf-8")
-        os.chmod(store, 0o600)
+        write_private(store, json.dumps(saved))  # 0600 from the start
     # The signing secret is read back from the vault, so a rotation on the dashboard
     # reaches the shop on the next start.
     _kid, key = merchants.current_key(merchant)

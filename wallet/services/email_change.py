@@ -45,7 +45,7 @@ def request_change(member: Member, new_email: str, password: str) -> str:
         raise WalletError(_("Enter a valid email address."))
     if new == member.email:
         raise WalletError(_("That is already your email address."))
-    members.reauthenticate(member, password)  # LoginError / LockedOutError
+    members.reauthenticate(member, password)  # LoginError / ThrottledError
     if not mail.within_hourly_cap(member, (CONFIRM_MAIL.name,)):
         # Links to addresses the member types: capped, so nobody floods a stranger.
         raise WalletError(

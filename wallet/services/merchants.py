@@ -18,11 +18,14 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from wallet import outbound
+from wallet.crypto import VaultError
 from wallet.errors import ConflictError, NotFoundError, WalletError
 from wallet.extensions import db
 from wallet.models import Member
 from wallet.models._types import utcnow
 from wallet.models.merchant import (
+    MAX_MEMBER_CANCEL_DAYS,
     ApiIdempotencyKey,
     Merchant,
     MerchantApiKey,
@@ -210,7 +213,8 @@ def create_merchant(
 
 
 def check_webhook_url(url: str | None) -> str | None:
-    """A webhook URL is https (http only on loopback) with no credentials in it."""
+    """A webhook URL is https (http only on loopback, and never in production) with
+    no credentials, and its host's addresses are public (wallet/outbound.py, I2)."""
     url = (url or "").strip()
     if not url:
         return None
@@ -219,7 +223,10 @@ def check_webhook_url(url: str | None) -> str | None:
         raise MerchantError(
             _("The webhook URL must be an https URL without credentials.")
         )
-    return url
+    try:
+        return outbound.check_url(url)
+    except outbound.UnsafeURLError as exc:
+        raise MerchantError(exc.message) from None
 
 
 def update_settings(
@@ -229,14 +236,17 @@ def update_settings(
     allow_framing: bool,
     active: bool,
     actor: str,
+    *,
+    member_cancel_days: int | None = None,
 ) -> Merchant:
-    """Change a merchant's allow-list, webhook URL, framing and active flag."""
+    """Change a merchant's allow-list, webhook URL, framing, refund policy, active flag."""
     if not origins:
         raise MerchantError(_("Add at least one allowed return origin."))
     merchant.return_origins = "\n".join(normalize_origin(o) for o in origins)
     merchant.webhook_url = check_webhook_url(webhook_url)
     merchant.allow_framing = allow_framing
     merchant.active = active
+    merchant.member_cancel_days = _cancel_days(member_cancel_days)
     db.session.commit()
     audit.record(
         actor,
@@ -246,6 +256,33 @@ def update_settings(
         webhook_url=merchant.webhook_url,
         allow_framing=allow_framing,
         active=active,
+        member_cancel_days=merchant.member_cancel_days,
+    )
+    return merchant
+
+
+def _cancel_days(days: int | None) -> int | None:
+    if days is None:
+        return None
+    if isinstance(days, bool) or not 1 <= days <= MAX_MEMBER_CANCEL_DAYS:
+        raise MerchantError(
+            _(
+                "Enter 1 to %(days)d days, or leave it empty.",
+                days=MAX_MEMBER_CANCEL_DAYS,
+            )
+        )
+    return days
+
+
+def set_refund_policy(merchant: Merchant, days: int | None, actor: str) -> Merchant:
+    """Opt in (N days) or out (None) of members cancelling their own payments."""
+    merchant.member_cancel_days = _cancel_days(days)
+    db.session.commit()
+    audit.record(
+        actor,
+        "merchant.refund_policy_changed",
+        f"merchant:{merchant.id}",
+        member_cancel_days=merchant.member_cancel_days,
     )
     return merchant
 
@@ -515,23 +552,48 @@ def begin_idempotent(
     )
 
 
+class IdempotencyUnreadableError(WalletError):
+    """The stored answer for this key can no longer be decrypted (vault key dropped)."""
+
+    status = 409
+    code = "IDEMPOTENCY_KEY_UNREADABLE"
+
+
+def _answer_aad(record: ApiIdempotencyKey) -> str:
+    return f"merchant:{record.merchant_id}:idempotency:{record.key}"
+
+
 def finish_idempotent(
     record: ApiIdempotencyKey, status: int, body: dict[str, Any]
 ) -> None:
-    """Store the response to replay, or free the key when the outcome may change."""
+    """Store the response to replay, or free the key when the outcome may change.
+
+    Stored encrypted with the vault (issue 13 L4): an answer can hold a wallet-link
+    token, which must not sit in a plaintext column.
+    """
     db.session.rollback()  # whatever the request left behind is not ours to commit
     record = db.session.merge(record)
     if status < 500 and status not in (202, 409, 429):
         record.status_code = status
-        record.response_body = json.dumps(body, ensure_ascii=False)
+        record.response_body = vault().encrypt(
+            json.dumps(body, ensure_ascii=False), aad=_answer_aad(record)
+        )
     else:
         db.session.delete(record)  # transient: a retry with the same key runs again
     db.session.commit()
 
 
 def stored_response(record: ApiIdempotencyKey) -> tuple[dict[str, Any], int]:
-    """The replayed body and status."""
-    return json.loads(record.response_body or "{}"), int(record.status_code or 200)
+    """The replayed body and status (answers stored before encryption: as they are)."""
+    stored = record.response_body or "{}"
+    if not stored.startswith("{"):
+        try:
+            stored = vault().decrypt(stored, aad=_answer_aad(record))
+        except VaultError:
+            raise IdempotencyUnreadableError(
+                _("The answer stored for this Idempotency-Key can no longer be read.")
+            ) from None
+    return json.loads(stored), int(record.status_code or 200)
 
 
 # -- merchant orders ---------------------------------------------------------------------
@@ -605,16 +667,27 @@ def orders_page(merchant: Merchant, cursor: str | None, limit: int) -> Any:
 
 
 def refund(
-    merchant: Merchant, order: Order, amount: int | None, reason: str
+    merchant: Merchant,
+    order: Order,
+    amount: int | None,
+    reason: str,
+    *,
+    actor: str | None = None,
 ) -> tuple[Order, bool]:
-    """Refund a merchant's paid order through the payments service (contract §4)."""
+    """Refund a merchant's paid order through the payments service (contract §4).
+
+    `actor` names who did it (a staff member on the dashboard); the API is the
+    merchant itself.
+    """
     from wallet.services import payments
 
     if order.payment is None:
         raise ConflictError(_("This order has not been paid."))
     pending = False
     try:
-        payments.refund(order, amount, reason, f"merchant:{merchant.public_id}")
+        payments.refund(
+            order, amount, reason, actor or f"merchant:{merchant.public_id}"
+        )
     except payments.RefundPendingError:
         pending = True  # Toss's answer was lost; reconcile finishes it
     db.session.expire_all()

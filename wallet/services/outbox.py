@@ -35,6 +35,7 @@ import requests
 from flask import Flask, current_app
 from sqlalchemy import or_, select, update
 
+from wallet import outbound
 from wallet.extensions import db
 from wallet.models._types import utcnow
 from wallet.models.merchant import Merchant
@@ -284,16 +285,22 @@ def _prepare_webhook(event: OutboxEvent) -> Send:
             return Outcome(False, error="no webhook URL configured")
         headers = signed_headers(keys, message_id, int(time.time()), body)
         try:
-            response = requests.post(
+            # The SSRF guard (issue 13 I2): public addresses only, checked after DNS
+            # and pinned for the connection; never a redirect (not an acknowledgement).
+            response = outbound.post(
                 url,
                 data=body.encode("utf-8"),
                 headers=headers,
                 timeout=timeout,
-                allow_redirects=False,  # a redirect is not an acknowledgement
             )
             response.close()
+        except outbound.UnsafeURLError as exc:
+            return Outcome(False, error=f"refused: {exc.message}")
         except requests.RequestException as exc:
-            return Outcome(False, error=type(exc).__name__)
+            error = type(exc).__name__
+            if outbound.was_blocked(exc):
+                error = "refused: the connected address is not public"
+            return Outcome(False, error=error)
         ok = 200 <= response.status_code < 300
         error = None if ok else f"HTTP {response.status_code}"
         return Outcome(ok, response.status_code, error)

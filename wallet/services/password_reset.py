@@ -16,7 +16,7 @@ from wallet.errors import WalletError
 from wallet.extensions import db
 from wallet.models import Member
 from wallet.models.member_token import PASSWORD_RESET
-from wallet.services import audit, mail, member_tokens, members
+from wallet.services import audit, mail, member_tokens, members, sessions
 
 PASSWORD_RESET_MAIL = mail.register_kind(
     "password_reset", _l("Reset your BrandPay Wallet password")
@@ -76,9 +76,9 @@ def reset_password(hashed: str | None, password: str) -> Member:
         raise member_tokens.InvalidLinkError()
     member_tokens.spend(token)
     member.set_password(password)
-    member.failed_logins = 0  # whoever proves the mailbox is no stranger guessing
-    member.locked_until = None
     members.password_changed(member)
     db.session.commit()
     audit.record(member.email, "password_reset.completed", f"member:{member.id}")
+    # Whoever had the old password (a copied session too) is logged out everywhere.
+    sessions.end_all(member.id, member.email, "password reset")
     return member

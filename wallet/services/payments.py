@@ -25,6 +25,7 @@ from wallet.errors import ConflictError, ForbiddenError, WalletError
 from wallet.extensions import db
 from wallet.models import Member
 from wallet.models._types import utcnow
+from wallet.models.merchant import Merchant
 from wallet.models.order import (
     CANCELED,
     CONFIRMING,
@@ -126,7 +127,11 @@ class PaymentMismatchError(WalletError):
 
     status = 400
     code = "PAYMENT_MISMATCH"
-    default_message = FAIL_MESSAGES["AMOUNT_MISMATCH"]
+    default_message = _l(
+        "The reply about this payment did not match your order, so nothing was "
+        "changed and nothing was charged for it. Your order is still open: you can "
+        "pay it below."
+    )
 
 
 class RefundRefusedError(ConflictError):
@@ -179,7 +184,7 @@ def confirm(
     order = orders.get_for_member(member, order_id)
     # contract §4: never trust the redirect's amount; compare with the stored order.
     if redirect_order_id != order.order_id or redirect_amount != order.amount:
-        _refuse_mismatch(order, payment_key, member)
+        return _refuse_mismatch(order, payment_key, member)
     if order.status != PENDING:
         return _await_outcome(order)
     if not _claim(order, payment_key):
@@ -311,27 +316,38 @@ def _reopen(order: Order, code: str | None) -> None:
     _finish(order, target, failure_code=safe_code(code))
 
 
-def _refuse_mismatch(order: Order, payment_key: str, member: Member) -> None:
-    """Tampered or mixed-up redirect: no DONE ever; cancel upstream if Toss has it paid."""
-    # Only an untouched order is marked: a confirm in flight or a settled payment is
-    # never overturned by a bad redirect.
-    changed = orders.move(
-        order, FAILED, only_from=(PENDING,), failure_code="AMOUNT_MISMATCH"
-    )
-    db.session.commit()
-    if changed:
+def _refuse_mismatch(order: Order, payment_key: str, member: Member) -> Order:
+    """A redirect whose orderId or amount differ from the order (issue 13 L2).
+
+    Any page can send a member's browser to a successUrl with made-up parameters, so
+    the redirect alone never changes the order: only Toss's own truth about *this*
+    order can (looked up by the paymentKey, as a webhook would be), and then exactly
+    as that truth says (paid at the order's amount → DONE; paid at another amount →
+    refunded and FAILED, see _settle). Otherwise the order stays as it was, payable,
+    and PaymentMismatchError tells the member.
+    """
+    truth = None
+    if order.status == PENDING:  # a confirm in flight or a settled order: untouched
         try:
             truth = toss().get_payment(payment_key)
         except (TossError, ValueError):
             truth = None
-        if truth is not None and truth.order_id == order.order_id:
-            _cancel_mismatched(order, truth)
+    moved = (
+        truth is not None
+        and truth.order_id == order.order_id
+        and truth.status in PAID_TOSS_STATUSES
+    )
+    if moved:
+        _settle(order, truth)  # type: ignore[arg-type]
     audit.record(
         member.email,
         "payment.mismatch",
         f"order:{order.order_id}",
-        order_marked=changed,
+        order_moved=moved,
+        status=order.status,
     )
+    if moved:
+        return order
     raise PaymentMismatchError()
 
 
@@ -683,6 +699,14 @@ def member_cancel(member: Member, order_id: str) -> PaymentCancel:
     """A member cancels their own fully paid payment within the allowed days."""
     order = orders.get_for_member(member, order_id)
     if not can_member_cancel(order):
+        if order.merchant_id is not None:
+            # Issue 13 M1: a shop's order is refunded by the shop (or an admin).
+            raise ForbiddenError(
+                _(
+                    "The shop refunds its own orders. Ask the shop for a refund on "
+                    "the receipt."
+                )
+            )
         raise ForbiddenError(
             _(
                 "This payment can no longer be canceled here. Contact support for a "
@@ -692,13 +716,27 @@ def member_cancel(member: Member, order_id: str) -> PaymentCancel:
     return refund(order, None, "Canceled by the member", member.email)
 
 
+def member_cancel_days(order: Order) -> int | None:
+    """How many days the member may cancel this order alone; None: never.
+
+    The member's own orders: MEMBER_CANCEL_DAYS. A merchant's: only if the merchant
+    opted in (Merchant.member_cancel_days); otherwise the member asks for a refund.
+    """
+    if order.merchant_id is None:
+        return int(current_app.config["MEMBER_CANCEL_DAYS"])
+    merchant = db.session.get(Merchant, order.merchant_id)
+    return merchant.member_cancel_days if merchant is not None else None
+
+
 def can_member_cancel(order: Order, now: datetime | None = None) -> bool:
-    """Policy: a DONE payment with nothing refunded yet, within MEMBER_CANCEL_DAYS."""
+    """Policy: a DONE payment with nothing refunded yet, within the allowed days."""
     payment = order.payment
     if order.status != DONE or payment is None or payment.refund_reserved:
+        return False
+    days = member_cancel_days(order)
+    if days is None:
         return False
     # The earlier of Toss's approval time and our own record of it: neither a Toss
     # clock running ahead nor a late reconcile stretches the window.
     approved = min(t for t in (payment.approved_at, payment.created_at) if t)
-    days = current_app.config["MEMBER_CANCEL_DAYS"]
     return (now or utcnow()) - approved <= timedelta(days=days)

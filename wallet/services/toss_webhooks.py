@@ -10,6 +10,7 @@ import hashlib
 import importlib
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -36,6 +37,8 @@ _BRANDPAY_HANDLERS = {
     CUSTOMER_STATUS_CHANGED: "handle_customer_status_changed",
 }
 _MAX_ID = 100
+_COUNT_RE = re.compile(r"[0-9]{1,6}")  # ASCII only: str.isdigit() also takes "²"
+_TOKEN_RE = re.compile(r"[\x21-\x7e]+")
 
 
 class WebhookPayloadError(WalletError):
@@ -54,7 +57,7 @@ def parse_envelope(body: bytes) -> tuple[str, dict[str, Any]]:
     if not isinstance(envelope, dict):
         raise WebhookPayloadError(_("The body must be a JSON object."))
     event_type = envelope.get("eventType")
-    if not isinstance(event_type, str) or not 0 < len(event_type) <= 64:
+    if not isinstance(event_type, str) or header_token(event_type, 64) is None:
         raise WebhookPayloadError(_("eventType is missing."))
     data = envelope.get("data")
     return event_type, data if isinstance(data, dict) else {}
@@ -67,10 +70,11 @@ def receive(transmission_id: str | None, retried_count: str | None, body: bytes)
     Toss retries it (contract §7) and the retry, same transmission id, processes it.
     """
     event_type, data = parse_envelope(body)
-    if not transmission_id or len(transmission_id) > _MAX_ID:
+    transmission_id = header_token(transmission_id)
+    if transmission_id is None:
         # No usable id: the body's hash still makes exact replays collapse.
         transmission_id = "sha256:" + hashlib.sha256(body).hexdigest()[:64]
-    event = _record(transmission_id, event_type, data, retried_count)
+    event = _record(transmission_id, event_type, data, parse_count(retried_count))
     if event is None:
         return "duplicate"
     try:
@@ -86,19 +90,37 @@ def receive(transmission_id: str | None, retried_count: str | None, body: bytes)
     return outcome
 
 
+def parse_count(value: str | None) -> int:
+    """The retried-count header as a small int; anything odd counts as 0 (issue 13 L3).
+
+    Unauthenticated input: "99999999999999999999999" overflowed the column, "9"*5000
+    broke int() and "²" passed str.isdigit(); only ASCII digits, and at most six.
+    """
+    if value is None or not _COUNT_RE.fullmatch(value):
+        return 0
+    return int(value)
+
+
+def header_token(value: str | None, limit: int = _MAX_ID) -> str | None:
+    """A header value fit to store: visible ASCII only, at most `limit` characters."""
+    if value is None or not _TOKEN_RE.fullmatch(value) or len(value) > limit:
+        return None
+    return value
+
+
 def _record(
     transmission_id: str,
     event_type: str,
     data: Mapping[str, Any],
-    retried_count: str | None,
+    retried_count: int,
 ) -> TossWebhookEvent | None:
     """Insert the event; None when this transmission was already processed."""
     subject = data.get("paymentKey") or data.get("customerKey")
     event = TossWebhookEvent(
         transmission_id=transmission_id,
         event_type=event_type,
-        subject=subject[:200] if isinstance(subject, str) else None,
-        retried_count=int(retried_count) if (retried_count or "").isdigit() else 0,
+        subject=header_token(subject, 200) if isinstance(subject, str) else None,
+        retried_count=retried_count,
         received_at=utcnow(),
     )
     db.session.add(event)

@@ -6,6 +6,7 @@ The admin_* modules add their routes to `admin.bp`; importing them registers the
 from __future__ import annotations
 
 from wallet.views import (  # noqa: F401 (admin_* are imported for their routes)
+    account,
     admin,
     admin_audit,
     admin_exports,
@@ -36,4 +37,5 @@ BLUEPRINTS = (
     notices.bp,
     password_reset.bp,
     email_change.bp,
+    account.bp,
 )

@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms.fields import DateField
 from wtforms.validators import DataRequired
 
+from wallet.security import reauth_required
 from wallet.services import exports
 from wallet.views.admin import bp  # admin.bp's before_request: admins only
 
@@ -38,6 +39,7 @@ def payments_export_form() -> ResponseReturnValue:
 
 
 @bp.post("/payments/export")
+@reauth_required(_l("Export payments as CSV"))
 def payments_export() -> ResponseReturnValue:
     """Stream the CSV as a download (POST: it is audited, so CSRF-protected)."""
     form = ExportForm()

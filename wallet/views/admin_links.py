@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from wallet.errors import WalletError
@@ -68,7 +69,7 @@ def _reasoned_action(member_id: int, action: str, done: str) -> ResponseReturnVa
 
 
 @bp.post("/members/<int:member_id>/revoke")
-@reauth_required
+@reauth_required(_l("Revoke a member's BrandPay tokens"))
 def revoke_link(member_id: int) -> ResponseReturnValue:
     """Crypto-shred a member's BrandPay tokens, recording who and why; notify them."""
     return _reasoned_action(
@@ -77,7 +78,7 @@ def revoke_link(member_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/members/<int:member_id>/relink")
-@reauth_required
+@reauth_required(_l("Make a member link BrandPay again"))
 def force_relink(member_id: int) -> ResponseReturnValue:
     """Destroy the member's tokens and ask them to link BrandPay again; notify them."""
     return _reasoned_action(

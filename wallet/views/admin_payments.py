@@ -75,7 +75,7 @@ def payment_detail(order_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/payments/<order_id>/refund")
-@reauth_required
+@reauth_required(_l("Refund a payment"))
 def payment_refund(order_id: str) -> ResponseReturnValue:
     """Refund all or part of a payment, with a reason; audited."""
     order = _order_or_404(order_id)

@@ -21,7 +21,8 @@ from wallet.forms import ConfirmForm, EmailChangeForm
 from wallet.models.member_token import EMAIL_CHANGE
 from wallet.services import email_change
 from wallet.services.member_tokens import InvalidLinkError
-from wallet.services.members import LockedOutError, LoginError
+from wallet.services.members import LoginError
+from wallet.services.throttle import ThrottledError
 from wallet.views import emailed_links
 
 bp = Blueprint("email_change", __name__, url_prefix="/account/email")
@@ -40,7 +41,7 @@ def change() -> ResponseReturnValue:
         new = email_change.request_change(
             current_user, form.email.data or "", form.password.data or ""
         )
-    except LockedOutError as exc:
+    except ThrottledError as exc:
         form.password.errors = [exc.message]
         return render_template("account/email.html", form=form), exc.status
     except LoginError as exc:

@@ -2,30 +2,68 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
+from wtforms import IntegerField, StringField
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+)
 
-from wallet.forms import ConfirmForm
+from wallet.errors import ConflictError
+from wallet.forms import ConfirmForm, member_cancel_days_field
 from wallet.models.merchant import Merchant
-from wallet.services import merchants, orders, outbox, wallet_links
+from wallet.security import keep_shown_once, pop_shown_once, reauth_required
+from wallet.services import (
+    merchants,
+    orders,
+    outbox,
+    payments,
+    refund_requests,
+    wallet_links,
+)
 from wallet.views.admin_merchants import KeyForm
 
 bp = Blueprint("merchant", __name__)
 
-# Pages of the wallet-link flow that a merchant may frame (CSP frame-ancestors).
-_FRAMEABLE = frozenset({"merchant.landing", "merchant.redeem", "pay.checkout"})
-
-
 # -- framing ---------------------------------------------------------------------------
+
+
+def allow_framing_by(merchant: Merchant | None) -> None:
+    """This response (a wallet-link page the member may see) may be framed by the
+    merchant's origins, if the merchant allows framing.
+
+    Set by the view once it has checked the member may see the page, never derived
+    from the URL: an anonymous visitor or another member gets exactly the answer of a
+    nonexistent order, with no `frame-ancestors` naming the merchant (issue 13, I1).
+    """
+    g.frame_merchant = merchant
 
 
 def _frame_ancestors(response: Response) -> Response:
     """Let a merchant that allows framing embed the link flow; every other page: none."""
-    merchant = _framing_merchant()
+    merchant = g.get("frame_merchant")
     if merchant is None or not merchant.allow_framing or not merchant.origins:
         return response
     csp = response.headers.get("Content-Security-Policy", "")
@@ -45,15 +83,6 @@ def _register_framing(state: BlueprintSetupState) -> None:
     state.app.after_request_funcs.setdefault(None, []).insert(0, _frame_ancestors)
 
 
-def _framing_merchant() -> Merchant | None:
-    if request.endpoint not in _FRAMEABLE or not request.view_args:
-        return None
-    if "token" in request.view_args:
-        return wallet_links.merchant_of_token(str(request.view_args["token"]))
-    order = orders.find(str(request.view_args.get("order_id", "")))
-    return wallet_links.merchant_for_order(order) if order is not None else None
-
-
 # -- wallet links --------------------------------------------------------------------
 
 
@@ -62,6 +91,7 @@ def _framing_merchant() -> Merchant | None:
 def landing(token: str) -> ResponseReturnValue:
     """Check a merchant's wallet link; pay links ask the member to continue (POST)."""
     link = wallet_links.verify_link(token, current_user.email)
+    allow_framing_by(link.merchant)
     return render_template(
         "merchant/landing.html", link=link, token=token, form=ConfirmForm()
     )
@@ -92,6 +122,9 @@ def return_to(order_id: str) -> ResponseReturnValue:
 
 
 def _staff_merchant(merchant_id: int | None) -> tuple[Merchant, list[Merchant]]:
+    cached = g.get("staff_merchant")
+    if cached is not None and (merchant_id is None or cached[0].id == merchant_id):
+        return cached  # type: ignore[no-any-return]
     mine = merchants.merchants_of(current_user)
     if not mine:
         abort(403)
@@ -100,17 +133,81 @@ def _staff_merchant(merchant_id: int | None) -> tuple[Merchant, list[Merchant]]:
     chosen = next((m for m in mine if m.id == merchant_id), None)
     if chosen is None:
         abort(404)  # someone else's merchant is not there for this member
+    g.staff_merchant = (chosen, mine)
     return chosen, mine
+
+
+def staff_only(view: Callable[..., Any]) -> Callable[..., Any]:
+    """The member must be staff of `merchant_id` (403/404) before anything else, so
+    that re-authentication is only ever asked of those who may act."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _staff_merchant(kwargs.get("merchant_id"))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+class ApproveForm(FlaskForm):
+    """Approving a refund request: the amount is always stated (issue 14)."""
+
+    amount = IntegerField(
+        _l("Amount (won)"),
+        validators=[
+            InputRequired(message=_l("Enter the amount to refund, in won.")),
+            NumberRange(min=1, message=_l("Enter a positive amount in won.")),
+        ],
+    )
+
+
+class MerchantRefundForm(ApproveForm):
+    """A refund from the dashboard: a stated amount and a reason."""
+
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=200)])
+
+
+class DeclineForm(FlaskForm):
+    """Declining a refund request needs a reason the member will read."""
+
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=200)])
+
+
+class RefundPolicyForm(FlaskForm):
+    """Whether members may cancel their own payments, and for how many days."""
+
+    member_cancel_days = member_cancel_days_field()
+
+
+def _form_error(form: FlaskForm) -> str:
+    """The first validation message of a form (shown next to the failing row)."""
+    for errors in form.errors.values():
+        for message in errors:
+            return str(message)
+    return _("Check the form and try again.")  # pragma: no cover
+
+
+def _staff_actor(merchant: Merchant) -> str:
+    """Who acted on the merchant's behalf, for refunds and the audit log."""
+    return f"{current_user.email} (merchant:{merchant.public_id})"[:120]
 
 
 def _dashboard(
     merchant: Merchant,
     mine: list[Merchant],
-    new_key: str | None = None,
     status: int = 200,
+    *,
+    key_form: KeyForm | None = None,
+    failed: tuple[str, str] | None = None,
+    error: str | None = None,
+    policy_form: RefundPolicyForm | None = None,
 ) -> ResponseReturnValue:
+    """The dashboard; `failed` = (form kind, row id) whose form shows `error`."""
     recent = merchants.orders_page(merchant, None, 50).orders
     events = outbox.recent_events(merchant)
+    requests, _more = refund_requests.list_for_merchant(merchant)
+    if policy_form is None:
+        policy_form = RefundPolicyForm(formdata=None, obj=merchant)
     return render_template(
         "merchant/dashboard.html",
         merchant=merchant,
@@ -120,41 +217,166 @@ def _dashboard(
         events=events,
         attempts=outbox.attempts_for([e.id for e in events]),
         keys=merchants.api_keys(merchant),
-        new_key=new_key,
-        key_form=KeyForm(formdata=None),
+        # A key made by the previous POST, shown on this page once (PRG, issue 14).
+        new_key=pop_shown_once("api_key", merchant=merchant.id),
+        key_form=key_form or KeyForm(formdata=None),
         form=ConfirmForm(),
+        refund_requests=requests,
+        policy_form=policy_form,
+        failed=failed,
+        error=error,
         portal_url=(request.url_root.rstrip("/")),
     ), status
+
+
+def _back(merchant: Merchant, anchor: str) -> ResponseReturnValue:
+    return redirect(url_for("merchant.dashboard", m=merchant.id) + f"#{anchor}", 303)
 
 
 @bp.get("/merchant")
 @login_required
 def dashboard() -> ResponseReturnValue:
-    """Orders, payments, webhook deliveries, API keys and the embed snippet."""
+    """Orders, payments, refund requests, webhook deliveries, API keys, the snippet."""
     merchant, mine = _staff_merchant(request.args.get("m", type=int))
     return _dashboard(merchant, mine)
 
 
 @bp.post("/merchant/<int:merchant_id>/keys")
 @login_required
+@staff_only
+@reauth_required(_l("Create an API key"))
 def create_key(merchant_id: int) -> ResponseReturnValue:
-    """Issue an API key; the page shows it once (it is not stored anywhere readable)."""
+    """Issue an API key; the page after shows it once (a reload mints nothing)."""
     merchant, mine = _staff_merchant(merchant_id)
     form = KeyForm()
     if not form.validate_on_submit():
-        return _dashboard(merchant, mine, status=400)
+        return _dashboard(merchant, mine, 400, key_form=form)
     _key, raw = merchants.issue_api_key(
         merchant, form.label.data or "", current_user.email
     )
-    return _dashboard(merchant, mine, new_key=raw, status=201)
+    keep_shown_once("api_key", raw, merchant=merchant.id)
+    return _back(merchant, "key-shown")
 
 
 @bp.post("/merchant/<int:merchant_id>/keys/<int:key_id>/revoke")
 @login_required
+@staff_only
+@reauth_required(_l("Revoke an API key"))
 def revoke_key(merchant_id: int, key_id: int) -> ResponseReturnValue:
     """Revoke one API key."""
     merchant, _mine = _staff_merchant(merchant_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     merchants.revoke_api_key(merchant, key_id, current_user.email)
-    return redirect(url_for("merchant.dashboard", m=merchant.id), code=303)
+    return _back(merchant, "keys")
+
+
+@bp.post("/merchant/<int:merchant_id>/orders/<order_id>/refund")
+@login_required
+@staff_only
+@reauth_required(_l("Refund a payment"))
+def refund(merchant_id: int, order_id: str) -> ResponseReturnValue:
+    """Refund all or part of one of the merchant's paid orders, with a reason."""
+    merchant, mine = _staff_merchant(merchant_id)
+    order = merchants.order_of(merchant, order_id)
+    form = MerchantRefundForm()
+    if not form.validate_on_submit():
+        return _dashboard(
+            merchant, mine, 400, failed=("refund", order_id), error=_form_error(form)
+        )
+    try:
+        _order, pending = merchants.refund(
+            merchant,
+            order,
+            form.amount.data,
+            form.reason.data or "",
+            actor=_staff_actor(merchant),
+        )
+    except ConflictError as exc:
+        return _dashboard(
+            merchant, mine, exc.status, failed=("refund", order_id), error=exc.message
+        )
+    if pending:
+        flash(payments.RefundPendingError().message, "warning")
+    else:
+        flash(_("Refunded %(amount)s won.", amount=f"{form.amount.data:,}"), "success")
+    return _back(merchant, "payments")
+
+
+@bp.post("/merchant/<int:merchant_id>/refund-requests/<request_id>/approve")
+@login_required
+@staff_only
+@reauth_required(_l("Approve a refund request"))
+def approve_request(merchant_id: int, request_id: str) -> ResponseReturnValue:
+    """Approve a member's refund request: refund the stated amount."""
+    merchant, mine = _staff_merchant(merchant_id)
+    form = ApproveForm()
+    if not form.validate_on_submit():
+        return _dashboard(
+            merchant, mine, 400, failed=("approve", request_id), error=_form_error(form)
+        )
+    try:
+        _req, pending = refund_requests.approve(
+            merchant, request_id, form.amount.data, _staff_actor(merchant)
+        )
+    except ConflictError as exc:
+        return _dashboard(
+            merchant,
+            mine,
+            exc.status,
+            failed=("approve", request_id),
+            error=exc.message,
+        )
+    if pending:
+        flash(payments.RefundPendingError().message, "warning")
+    else:
+        flash(
+            _("Approved and refunded %(amount)s won.", amount=f"{form.amount.data:,}"),
+            "success",
+        )
+    return _back(merchant, "refund-requests")
+
+
+@bp.post("/merchant/<int:merchant_id>/refund-requests/<request_id>/decline")
+@login_required
+@staff_only
+@reauth_required(_l("Decline a refund request"))
+def decline_request(merchant_id: int, request_id: str) -> ResponseReturnValue:
+    """Decline a member's refund request with a reason they will read."""
+    merchant, mine = _staff_merchant(merchant_id)
+    form = DeclineForm()
+    if not form.validate_on_submit():
+        return _dashboard(
+            merchant, mine, 400, failed=("decline", request_id), error=_form_error(form)
+        )
+    try:
+        refund_requests.decline(
+            merchant, request_id, form.reason.data or "", _staff_actor(merchant)
+        )
+    except (ConflictError, refund_requests.RefundRequestError) as exc:
+        return _dashboard(
+            merchant,
+            mine,
+            exc.status,
+            failed=("decline", request_id),
+            error=exc.message,
+        )
+    flash(_("The refund request was declined; the member sees your reason."), "success")
+    return _back(merchant, "refund-requests")
+
+
+@bp.post("/merchant/<int:merchant_id>/refund-policy")
+@login_required
+@staff_only
+@reauth_required(_l("Change the refund policy"))
+def refund_policy(merchant_id: int) -> ResponseReturnValue:
+    """Opt in to (or out of) members cancelling their own payments, and for how long."""
+    merchant, mine = _staff_merchant(merchant_id)
+    form = RefundPolicyForm()
+    if not form.validate_on_submit():
+        return _dashboard(merchant, mine, 400, policy_form=form)
+    merchants.set_refund_policy(
+        merchant, form.member_cancel_days.data, _staff_actor(merchant)
+    )
+    flash(_("The refund policy was saved."), "success")
+    return _back(merchant, "refund-policy")

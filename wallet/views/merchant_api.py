@@ -21,8 +21,11 @@ from flask_limiter.util import get_remote_address
 
 from wallet.errors import ConflictError, WalletError
 from wallet.extensions import csrf, limiter
+from wallet.models._types import iso_z
 from wallet.models.order import MAX_AMOUNT, MAX_ORDER_NAME, MIN_AMOUNT, Order
-from wallet.services import merchants, orders, wallet_links
+from wallet.models.refund_request import REQUEST_STATUSES
+from wallet.security import DB_INT_MAX
+from wallet.services import merchants, orders, refund_requests, wallet_links
 from wallet.views.merchant_api_spec import SPEC
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -176,10 +179,6 @@ def idempotent(view: View) -> Callable[..., ResponseReturnValue]:
 # -- output -------------------------------------------------------------------------
 
 
-def _iso(value: Any) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
-
-
 def _order_json(
     order: Order, return_urls: dict[int, str | None] | None = None
 ) -> dict[str, Any]:
@@ -195,8 +194,8 @@ def _order_json(
         "currency": order.currency,
         "status": order.status,
         "return_url": return_url,
-        "created_at": _iso(order.created_at),
-        "expires_at": _iso(order.expires_at),
+        "created_at": iso_z(order.created_at),
+        "expires_at": iso_z(order.expires_at),
     }
 
 
@@ -208,13 +207,13 @@ def _payment_json(order: Order) -> dict[str, Any]:
         "method": payment.method,
         "total_amount": payment.total_amount,
         "balance_amount": payment.balance_amount,
-        "approved_at": _iso(payment.approved_at),
+        "approved_at": iso_z(payment.approved_at),
         "cancels": [
             {
                 "amount": c.amount,
                 "reason": c.reason,
                 "status": c.status,
-                "canceled_at": _iso(c.canceled_at),
+                "canceled_at": iso_z(c.canceled_at),
             }
             for c in payment.cancels
         ],
@@ -227,7 +226,7 @@ def _link_json(token: str) -> dict[str, Any]:
         "url": wallet_links.link_url(token),
         "token": token,
         "action": claims["action"],
-        "expires_at": _iso(wallet_links.expiry_of(claims)),
+        "expires_at": iso_z(wallet_links.expiry_of(claims)),
     }
 
 
@@ -258,12 +257,7 @@ def create_order() -> tuple[dict[str, Any], int]:
 @bp.get("/orders")
 def list_orders() -> ResponseReturnValue:
     """The merchant's orders, newest first, keyset-paginated."""
-    try:
-        limit = int(request.args.get("limit", "20"))
-    except ValueError:
-        raise ApiRequestError(_("limit must be a whole number.")) from None
-    if not _PAGE_LIMIT[0] <= limit <= _PAGE_LIMIT[1]:
-        raise ApiRequestError(_("limit must be between 1 and 100."))
+    limit = _page_limit()
     cursor = request.args.get("cursor")
     if cursor is not None and orders.decode_cursor(cursor) is None:
         raise ApiRequestError(_("cursor is not valid; use next_cursor as given."))
@@ -338,3 +332,71 @@ def refund(order_id: str) -> tuple[dict[str, Any], int]:
     reason = _text(data, "reason", 200, required=True)
     order, pending = merchants.refund(g.merchant, order, amount, reason or "")
     return _payment_json(order), 202 if pending else 201
+
+
+# -- refund requests (issue 13, M1) -------------------------------------------------------
+
+
+def _page_limit() -> int:
+    try:
+        limit = int(request.args.get("limit", "20"))
+    except ValueError:
+        raise ApiRequestError(_("limit must be a whole number.")) from None
+    if not _PAGE_LIMIT[0] <= limit <= _PAGE_LIMIT[1]:
+        raise ApiRequestError(_("limit must be between 1 and 100."))
+    return limit
+
+
+@bp.get("/refund-requests")
+def list_refund_requests() -> ResponseReturnValue:
+    """The merchant's refund requests, newest first (OPEN unless `status` says)."""
+    status = request.args.get("status", "OPEN")
+    if status not in (*REQUEST_STATUSES, "ALL"):
+        raise ApiRequestError(
+            _("status must be one of OPEN, APPROVED, DECLINED or ALL.")
+        )
+    cursor = request.args.get("cursor")
+    if cursor is not None and not (cursor.isascii() and cursor.isdigit()):
+        raise ApiRequestError(_("cursor is not valid; use next_cursor as given."))
+    rows, more = refund_requests.list_for_merchant(
+        g.merchant,
+        status=None if status == "ALL" else status,
+        before=min(int(cursor[:10]), DB_INT_MAX) if cursor else None,
+        limit=_page_limit(),
+    )
+    return {
+        "data": [refund_requests.as_json(r) for r in rows],
+        "next_cursor": str(more) if more is not None else None,
+    }
+
+
+@bp.get("/refund-requests/<request_id>")
+def get_refund_request(request_id: str) -> ResponseReturnValue:
+    """One refund request."""
+    return refund_requests.as_json(
+        refund_requests.get_for_merchant(g.merchant, request_id)
+    )
+
+
+@bp.post("/refund-requests/<request_id>/approve")
+@idempotent
+def approve_refund_request(request_id: str) -> tuple[dict[str, Any], int]:
+    """Approve: refund `amount` (absent = all that remains) of the order."""
+    data = _body({"amount": int})
+    amount = _int_in(data, "amount", 1, MAX_AMOUNT)
+    refund_request, pending = refund_requests.approve(
+        g.merchant, request_id, amount, f"merchant:{g.merchant.public_id}"
+    )
+    return refund_requests.as_json(refund_request), 202 if pending else 201
+
+
+@bp.post("/refund-requests/<request_id>/decline")
+@idempotent
+def decline_refund_request(request_id: str) -> tuple[dict[str, Any], int]:
+    """Decline with a reason the member reads on their receipt."""
+    data = _body({"reason": str})
+    reason = _text(data, "reason", 200, required=True)
+    refund_request = refund_requests.decline(
+        g.merchant, request_id, reason or "", f"merchant:{g.merchant.public_id}"
+    )
+    return refund_requests.as_json(refund_request), 200

@@ -54,6 +54,12 @@ _IDEMPOTENCY_KEY = {
     "same key + another request is refused with 422.",
     "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"},
 }
+_REQUEST_ID = {
+    "name": "request_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^rfq_[A-Za-z0-9_-]{1,36}$"},
+}
 _URL = {"type": "string", "minLength": 1, "maxLength": 2000}
 _TIME = {"type": "string", "format": "date-time"}
 _EXPIRES_IN = {"type": "integer", "minimum": 30, "maximum": 600}
@@ -153,6 +159,56 @@ SCHEMAS: dict[str, Any] = {
         "required": ["reason"],
         "properties": {
             "amount": {"type": "integer", "minimum": 1, "maximum": MAX_AMOUNT},
+            "reason": {"type": "string", "minLength": 1, "maxLength": 200},
+        },
+    },
+    "RefundRequest": {
+        "type": "object",
+        "required": [
+            "request_id",
+            "order_id",
+            "status",
+            "reason",
+            "amount",
+            "refundable_amount",
+            "decision_reason",
+            "refunded_amount",
+            "created_at",
+            "decided_at",
+        ],
+        "properties": {
+            "request_id": {"type": "string"},
+            "order_id": {"type": "string"},
+            "status": {"enum": ["OPEN", "APPROVED", "DECLINED"]},
+            "reason": {"type": "string"},
+            "amount": {"type": "integer"},
+            "refundable_amount": {"type": "integer"},
+            "decision_reason": {"type": ["string", "null"]},
+            "refunded_amount": {"type": ["integer", "null"]},
+            "created_at": _TIME,
+            "decided_at": {"type": ["string", "null"], "format": "date-time"},
+        },
+    },
+    "RefundRequestList": {
+        "type": "object",
+        "required": ["data", "next_cursor"],
+        "properties": {
+            "data": {"type": "array", "items": _ref("RefundRequest")},
+            "next_cursor": {"type": ["string", "null"]},
+        },
+    },
+    "ApproveRefundRequest": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "amount": {"type": "integer", "minimum": 1, "maximum": MAX_AMOUNT},
+        },
+    },
+    "DeclineRefundRequest": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["reason"],
+        "properties": {
             "reason": {"type": "string", "minLength": 1, "maxLength": 200},
         },
     },
@@ -286,6 +342,69 @@ PATHS: dict[str, Any] = {
                 ),
             }
             | _errors(*_WRITE_ERRORS, 502),
+        }
+    },
+    "/refund-requests": {
+        "get": {
+            "operationId": "listRefundRequests",
+            "summary": "Members' refund requests for your orders, newest first.",
+            "parameters": [
+                {
+                    "name": "status",
+                    "in": "query",
+                    "schema": {"enum": ["OPEN", "APPROVED", "DECLINED", "ALL"]},
+                },
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                },
+                {
+                    "name": "cursor",
+                    "in": "query",
+                    "schema": {"type": "string", "pattern": "^[0-9]{1,10}$"},
+                },
+            ],
+            "responses": {
+                "200": _json(_ref("RefundRequestList"), "A page of requests.")
+            }
+            | _errors(400, 401, 429),
+        }
+    },
+    "/refund-requests/{request_id}": {
+        "get": {
+            "operationId": "getRefundRequest",
+            "summary": "One refund request.",
+            "parameters": [_REQUEST_ID],
+            "responses": {"200": _json(_ref("RefundRequest"), "The request.")}
+            | _errors(*_READ_ERRORS),
+        }
+    },
+    "/refund-requests/{request_id}/approve": {
+        "post": {
+            "operationId": "approveRefundRequest",
+            "summary": "Approve: refund all (no amount) or part of the order.",
+            "parameters": [_REQUEST_ID, _IDEMPOTENCY_KEY],
+            "requestBody": _body("ApproveRefundRequest"),
+            "responses": {
+                "201": _json(_ref("RefundRequest"), "Approved and refunded."),
+                "202": _json(
+                    _ref("RefundRequest"),
+                    "Approved; Toss's answer to the refund was lost, it is finished "
+                    "shortly.",
+                ),
+            }
+            | _errors(*_WRITE_ERRORS, 502),
+        }
+    },
+    "/refund-requests/{request_id}/decline": {
+        "post": {
+            "operationId": "declineRefundRequest",
+            "summary": "Decline, with a reason the member reads.",
+            "parameters": [_REQUEST_ID, _IDEMPOTENCY_KEY],
+            "requestBody": _body("DeclineRefundRequest"),
+            "responses": {"200": _json(_ref("RefundRequest"), "Declined.")}
+            | _errors(*_WRITE_ERRORS),
         }
     },
 }

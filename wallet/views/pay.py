@@ -35,7 +35,9 @@ from wallet.models.order import (
     UNKNOWN,
     Order,
 )
-from wallet.services import orders, payments
+from wallet.models.refund_request import MAX_REASON
+from wallet.services import orders, payments, refund_requests, wallet_links
+from wallet.views.merchant import allow_framing_by
 from wallet.views.wallet import public_url_for
 
 bp = Blueprint("pay", __name__, url_prefix="/pay")
@@ -45,6 +47,15 @@ _PAYMENT_KEY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")
 _CODE_RE = re.compile(r"^[A-Z0-9_]{1,64}$")
 HISTORY_PAGE_SIZE = 20
 RECENT_COUNT = 5
+
+
+class RefundRequestForm(FlaskForm):
+    """What the member tells the shop when asking for a refund."""
+
+    reason = StringField(
+        _l("Why do you want a refund?"),
+        validators=[DataRequired(), Length(max=MAX_REASON)],
+    )
 
 
 class NewPaymentForm(FlaskForm):
@@ -128,6 +139,8 @@ def checkout(order_id: str) -> ResponseReturnValue:
     order = orders.get_for_member(current_user, order_id)
     if order.status not in (PENDING, EXPIRED):
         return redirect(url_for("pay.receipt", order_id=order.order_id))
+    # Only now, for the member whose order it is, may its merchant frame the page.
+    allow_framing_by(wallet_links.merchant_for_order(order))
     error = None
     if order.failure_code:
         error = payments.fail_message(order.failure_code)
@@ -141,13 +154,21 @@ def success(order_id: str) -> ResponseReturnValue:
     payment_key = request.args.get("paymentKey", "")
     if not _PAYMENT_KEY_RE.match(payment_key):
         raise WalletError(_("The payment reply from Toss was incomplete."))
-    order = payments.confirm(
-        current_user,
-        order_id,
-        payment_key,
-        request.args.get("orderId"),
-        request.args.get("amount", type=int),
-    )
+    try:
+        order = payments.confirm(
+            current_user,
+            order_id,
+            payment_key,
+            request.args.get("orderId"),
+            request.args.get("amount", type=int),
+        )
+    except payments.PaymentMismatchError as exc:
+        # Issue 13 L2: the order was not changed; say so where it can be paid.
+        order = orders.get_for_member(current_user, order_id)
+        if order.is_payable:
+            return _checkout_page(order, exc.message, exc.status)
+        flash(exc.message, "error")
+        return redirect(url_for("pay.receipt", order_id=order.order_id), code=303)
     return _after_confirm(order)
 
 
@@ -182,16 +203,50 @@ def receipt(order_id: str) -> ResponseReturnValue:
     order = payments.refresh_if_unknown(orders.get_for_member(current_user, order_id))
     if order.status == PENDING:
         return redirect(url_for("pay.checkout", order_id=order.order_id))
+    return _receipt_page(order, RefundRequestForm(formdata=None))
+
+
+def _receipt_page(
+    order: Order, request_form: RefundRequestForm, status: int = 200
+) -> ResponseReturnValue:
     return render_template(
         "pay/receipt.html",
         order=order,
         payment=order.payment,
         can_cancel=payments.can_member_cancel(order),
+        cancel_days=payments.member_cancel_days(order),
+        refund_request=refund_requests.latest_for_order(order)
+        if order.merchant_id is not None
+        else None,
+        can_request_refund=refund_requests.can_request(order),
+        request_form=request_form,
         failure=payments.fail_message(order.failure_code)
         if order.failure_code
         else None,
         form=ConfirmForm(),
+    ), status
+
+
+@bp.post("/orders/<order_id>/refund-request")
+@login_required
+def request_refund(order_id: str) -> ResponseReturnValue:
+    """Ask the shop to refund its order (issue 13 M1: the shop decides)."""
+    form = RefundRequestForm()
+    order = orders.get_for_member(current_user, order_id)
+    if not form.validate_on_submit():
+        return _receipt_page(order, form, 400)
+    try:
+        refund_requests.request_refund(current_user, order_id, form.reason.data or "")
+    except WalletError as exc:
+        if exc.status == 404:
+            raise
+        form.reason.errors = [exc.message]
+        return _receipt_page(order, form, exc.status)
+    flash(
+        _("Your refund request was sent to the shop. You will see its answer here."),
+        "success",
     )
+    return redirect(url_for("pay.receipt", order_id=order_id), code=303)
 
 
 @bp.post("/orders/<order_id>/cancel")

@@ -42,9 +42,12 @@ def toss() -> ResponseReturnValue:
     body = request.stream.read(MAX_BODY + 1)  # bounded even without Content-Length
     if len(body) > MAX_BODY:
         abort(413)
-    outcome = toss_webhooks.receive(
+    toss_webhooks.receive(
         request.headers.get("tosspayments-webhook-transmission-id"),
         request.headers.get("tosspayments-webhook-transmission-retried-count"),
         body,
     )
-    return jsonify(status="ok", outcome=outcome)
+    # Issue 13 I1: one answer for every outcome (handled, duplicate, unknown payment,
+    # no change...): the sender learns nothing about our orders. The outcome is kept
+    # on the recorded event for operators.
+    return jsonify(status="ok")

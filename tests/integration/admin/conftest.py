@@ -22,9 +22,13 @@ from tests.integration.payments.conftest import payer  # noqa: F401 (fixture)
 
 
 def reauth(who: Browser) -> None:
-    """Enter the password again, as /auth/reauth asks before revoke and refund."""
+    """Enter the password again, as /auth/reauth asks before privileged actions.
+
+    302 back to where it was asked from, or 303 to /auth/resume when an interrupted
+    action is waiting (tests/integration/security/test_reauth_everywhere.py).
+    """
     resp = who.post_form("/auth/reauth", "/auth/reauth", {"password": PASSWORD})
-    assert resp.status_code == 302, resp.status_code
+    assert resp.status_code in (302, 303), resp.status_code
 
 
 @pytest.fixture

@@ -150,7 +150,7 @@ def test_admin_revoke_needs_reauth_then_shreds_and_notifies(
     page = f"/admin/members/{linked.member_id}"
     action = f"{page}/revoke"
     first = admin.post_form(page, action, {"reason": "card reported stolen"})
-    assert first.status_code == 302
+    assert first.status_code == 303
     assert "/auth/reauth" in first.headers["Location"]
     assert link_row(app, linked.member_id).status == "linked"
 
@@ -165,6 +165,9 @@ def test_admin_revoke_needs_reauth_then_shreds_and_notifies(
     [event] = audit_actions(app, "brandpay.revoked")
     assert event.actor == admin.email
     assert event.details_dict == {"reason": "card reported stolen"}
+    # The revoke also ended the member's sessions (issue 13 M2): log in again.
+    assert linked.client.get("/wallet").status_code == 302
+    linked.log_in_again()
     home = linked.client.get("/wallet").get_data(as_text=True)
     assert "Your BrandPay link was revoked" in home
     assert "card reported stolen" not in home  # the reason stays with the admins
@@ -175,7 +178,7 @@ def test_admin_force_relink_needs_reauth_then_resets_and_notifies(
 ) -> None:
     page = f"/admin/members/{linked.member_id}"
     action = f"{page}/relink"
-    assert admin.post_form(page, action, {"reason": "x"}).status_code == 302
+    assert admin.post_form(page, action, {"reason": "x"}).status_code == 303
     assert link_row(app, linked.member_id).status == "linked"
 
     reauth(admin)
@@ -189,6 +192,8 @@ def test_admin_force_relink_needs_reauth_then_resets_and_notifies(
     [event] = audit_actions(app, "admin.relink_forced")
     assert (event.actor, event.subject) == (admin.email, f"member:{linked.member_id}")
     assert event.details_dict == {"reason": "suspicious refreshes"}
+    assert linked.client.get("/wallet").status_code == 302  # sessions ended
+    linked.log_in_again()
     home = linked.client.get("/wallet").get_data(as_text=True)
     assert "Please link BrandPay again" in home
     # Only a linked member can be sent to re-link; again is a conflict, nothing new.
@@ -226,6 +231,7 @@ def test_notice_dismissed_by_its_member_only(
     reauth(admin)
     page = f"/admin/members/{linked.member_id}"
     admin.post_form(page, f"{page}/revoke", {"reason": "closing account"})
+    linked.log_in_again()  # the revoke ended the member's sessions
     with app.app_context():
         member = db.session.get(Member, linked.member_id)
         [notice] = admin_service.notices.pending(member)

@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.conftest import csrf_token, logged_in_client
+from tests.conftest import csrf_token, log_in, logged_in_client
 from wallet.extensions import db
 from wallet.models import AuditEvent, BrandPayLink, Member
 
@@ -41,6 +41,11 @@ class Browser:
         """POST to `action` with the CSRF token of `page`, like the browser would."""
         token = csrf_token(self.client.get(page).get_data(as_text=True))
         return self.client.post(action, data={"csrf_token": token, **(data or {})})
+
+    def log_in_again(self) -> None:
+        """Log in again on the same client (an admin's revoke ends every session)."""
+        resp = log_in(self.client, self.email, PASSWORD)
+        assert resp.status_code == 302, resp.status_code
 
     def start(self, mode: str = "link") -> str:
         """Click "Link BrandPay": records an attempt; returns the SDK's redirectUrl."""

@@ -63,6 +63,7 @@ def test_admin_revoke_destroys_ciphertexts_and_audits(
     [event] = audit_actions(app, "brandpay.revoked")
     assert (event.actor, event.subject) == (admin.email, f"member:{linked.member_id}")
     assert event.details_dict == {"reason": "lost phone reported by member"}
+    linked.log_in_again()  # the revoke ended the member's sessions (issue 13 M2)
     page = linked.client.get("/wallet/methods").get_data(as_text=True)
     assert "BrandPay is not linked" in page
     # Tokens still alive at Toss are useless to us: we no longer hold them anywhere.

@@ -247,12 +247,13 @@ def test_password_reset_malformed_or_unknown_link_refused(app: Flask) -> None:
     assert browser.get("/auth/reset").status_code == 400
 
 
-def test_password_reset_clears_lockout_and_other_reset_links(
+def test_password_reset_ends_sessions_and_other_reset_links(
     app: Flask, smtp_sink: Any, member: dict[str, Any]
 ) -> None:
-    for _ in range(app.config["LOGIN_LOCKOUT_THRESHOLD"]):
-        log_in(app.test_client(), member["email"], "wrong-password-0")
-    assert log_in(app.test_client(), member["email"], PASSWORD).status_code == 429
+    # A session opened with the old password (a copied cookie, say) must not survive.
+    elsewhere = app.test_client()
+    assert log_in(elsewhere, member["email"], PASSWORD).status_code == 302
+    assert elsewhere.get("/account").status_code == 200
     first = _reset_link(app, smtp_sink, member["email"])
     post_form(app.test_client(), "/auth/forgot", {"email": member["email"]})
     deliver(app)
@@ -263,5 +264,8 @@ def test_password_reset_clears_lockout_and_other_reset_links(
         browser, "/auth/reset", {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
     )
     assert log_in(app.test_client(), member["email"], NEW_PASSWORD).status_code == 302
+    gone = elsewhere.get("/account")
+    assert gone.status_code == 302
+    assert "/auth/login" in gone.headers["Location"]
     # The new password ended the other link that was still open.
     assert app.test_client().get(first).status_code == 400

@@ -12,7 +12,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from tests.conftest import csrf_token
-from tests.integration.merchants.conftest import Shop
+from tests.integration.merchants.conftest import PASSWORD, Shop
+from tests.integration.payments.conftest import path_of
 from wallet.extensions import db
 from wallet.models.audit import AuditEvent
 from wallet.models.merchant import Merchant, MerchantApiKey
@@ -80,13 +81,15 @@ def test_dashboard_create_key_shown_once_works_then_revoked_401(
 ) -> None:
     client, _ = member_client("staff@example.com")
     _staff(app, shop, "staff@example.com")
+    _reauth(client, PASSWORD)  # key actions are privileged (issue 13 M3)
     page = client.get("/merchant").get_data(as_text=True)
     resp = client.post(
         f"/merchant/{shop.id}/keys",
         data={"csrf_token": csrf_token(page), "label": "prod"},
     )
-    assert resp.status_code == 201
-    match = KEY_RE.search(resp.get_data(as_text=True))
+    assert resp.status_code == 303  # POST-redirect-GET (issue 14)
+    shown = client.get(path_of(resp.headers["Location"])).get_data(as_text=True)
+    match = KEY_RE.search(shown)
     assert match
     raw = match.group(1)
     assert raw not in client.get("/merchant").get_data(as_text=True)  # once only
@@ -104,6 +107,15 @@ def test_dashboard_create_key_shown_once_works_then_revoked_401(
     )
     assert resp.status_code == 303
     assert client.get("/api/v1/orders", headers=auth).status_code == 401
+
+
+def _reauth(client: FlaskClient, password: str) -> None:
+    page = client.get("/auth/reauth").get_data(as_text=True)
+    resp = client.post(
+        "/auth/reauth",
+        data={"csrf_token": csrf_token(page), "password": password, "next": "/"},
+    )
+    assert resp.status_code == 302
 
 
 def _admin(
@@ -144,8 +156,9 @@ def test_admin_create_merchant_secret_shown_once_stored_encrypted(
             "webhook_url": "https://shop.example/hooks",
         },
     )
-    assert resp.status_code == 201
-    secret = SECRET_RE.search(resp.get_data(as_text=True))
+    assert resp.status_code == 303  # the secret is shown on the next page, once
+    shown = client.get(path_of(resp.headers["Location"])).get_data(as_text=True)
+    secret = SECRET_RE.search(shown)
     assert secret
     with app.app_context():
         merchant = db.session.scalar(select(Merchant))
@@ -197,8 +210,10 @@ def test_admin_rotate_secret_both_live_then_retire(
         f"/admin/merchants/{shop.id}/rotate-secret",
         data={"csrf_token": csrf_token(page)},
     )
-    assert resp.status_code == 201
-    new = SECRET_RE.search(resp.get_data(as_text=True))
+    assert resp.status_code == 303
+    new = SECRET_RE.search(
+        client.get(path_of(resp.headers["Location"])).get_data(as_text=True)
+    )
     assert new
     assert new.group(1) != shop.secret
     with app.app_context():
@@ -232,7 +247,7 @@ def test_admin_issue_key_needs_recent_password(
         f"/admin/merchants/{shop.id}/keys",
         data={"csrf_token": csrf_token(page), "label": "x"},
     )
-    assert resp.status_code == 302
+    assert resp.status_code == 303
     assert "/auth/reauth" in resp.headers["Location"]
     with app.app_context():
         assert len(merchants.api_keys(merchants.get(shop.id))) == 1

@@ -54,7 +54,7 @@ def test_confirm_valid_redirect_records_done_payment(
     assert order.payment.receipt_url in page
 
 
-def test_confirm_tampered_amount_refused_nothing_confirmed(
+def test_confirm_tampered_amount_refused_order_stays_payable(
     payer: Callable[..., Payer], confirm_calls: ConfirmCalls, sandbox: Any
 ) -> None:
     p = payer()
@@ -62,21 +62,23 @@ def test_confirm_tampered_amount_refused_nothing_confirmed(
     location = p.authorize(order_id)
     resp = p.client.get(_with_query(location, amount=100))
     assert resp.status_code == 400
-    assert "did not match your order" in resp.get_data(as_text=True)
+    page = resp.get_data(as_text=True)
+    assert "did not match your order" in page
+    assert "data-success-url" in page  # the checkout, payable again
     order = p.order(order_id)
-    assert order.status == "FAILED"
+    assert (order.status, order.failure_code) == ("PENDING", None)
     assert order.payment is None
     assert confirm_calls(order_id) == []
     key = query_of(location)["paymentKey"]
     assert sandbox.payment(key)["status"] == "IN_PROGRESS"  # never confirmed
-    # The untampered redirect afterwards cannot revive it either.
+    # Issue 13 L2: the real redirect afterwards still confirms the member's payment.
     again = p.client.get(path_of(location))
     assert again.status_code == 303
-    assert p.order(order_id).status == "FAILED"
-    assert confirm_calls(order_id) == []
+    assert p.order(order_id).status == "DONE"
+    assert len(confirm_calls(order_id)) == 1
 
 
-def test_confirm_tampered_order_id_refused_nothing_confirmed(
+def test_confirm_tampered_order_id_refused_nothing_changes(
     payer: Callable[..., Payer], confirm_calls: ConfirmCalls
 ) -> None:
     p = payer()
@@ -86,13 +88,13 @@ def test_confirm_tampered_order_id_refused_nothing_confirmed(
     resp = p.client.get(_with_query(location, orderId=other_id))
     assert resp.status_code == 400
     assert "did not match your order" in resp.get_data(as_text=True)
-    assert p.order(order_id).status == "FAILED"
+    assert p.order(order_id).status == "PENDING"
     assert p.order(other_id).status == "PENDING"
     assert confirm_calls(order_id) == []
     assert confirm_calls(other_id) == []
 
 
-def test_confirm_tampered_but_already_done_upstream_is_canceled(
+def test_confirm_tampered_but_paid_upstream_books_tosss_truth(
     payer: Callable[..., Payer], sandbox: Any
 ) -> None:
     p = payer()
@@ -114,12 +116,13 @@ def test_confirm_tampered_but_already_done_upstream_is_canceled(
     assert done.status_code == 200
     sandbox.advance_clock(2)  # a person editing the URL takes a moment (§10 1 s rule)
     resp = p.client.get(_with_query(location, amount=1000))
-    assert resp.status_code == 400
+    # The redirect is wrong, but Toss's truth about this very order is a payment of
+    # its amount: that truth, not the redirect, settles it.
+    assert resp.status_code == 303
     order = p.order(order_id)
-    assert order.status == "FAILED"
-    upstream = sandbox.payment(key)
-    assert upstream["status"] == "CANCELED"
-    assert upstream["balanceAmount"] == 0
+    assert order.status == "DONE"
+    assert order.payment.payment_key == key
+    assert sandbox.payment(key)["status"] == "DONE"
 
 
 def test_confirm_twenty_concurrent_redirects_one_confirm(
@@ -315,3 +318,26 @@ def test_confirm_someone_elses_redirect_404_nothing_confirmed(
     assert resp.status_code == 404
     assert owner.order(order_id).status == "PENDING"
     assert confirm_calls(order_id) == []
+
+
+def test_confirm_cross_site_success_get_with_a_made_up_key_changes_nothing(
+    payer: Callable[..., Payer], confirm_calls: ConfirmCalls
+) -> None:
+    # Attack (issue 13 L2): a page elsewhere navigates the logged-in member to
+    # /success?paymentKey=x&orderId=<id>&amount=1; the order used to become FAILED and
+    # the member's real payment could no longer be confirmed.
+    p = payer()
+    order_id = p.new_order(15000)
+    resp = p.client.get(
+        f"/pay/orders/{order_id}/success?paymentKey=x&orderId={order_id}&amount=1"
+    )
+    assert resp.status_code == 400
+    assert "did not match your order" in resp.get_data(as_text=True)
+    assert (p.order(order_id).status, p.order(order_id).failure_code) == (
+        "PENDING",
+        None,
+    )
+    location = p.authorize(order_id)  # the member pays for real afterwards
+    assert p.client.get(path_of(location)).status_code == 303
+    assert p.order(order_id).status == "DONE"
+    assert len(confirm_calls(order_id)) == 1

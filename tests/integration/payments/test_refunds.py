@@ -275,6 +275,6 @@ def test_refunds_without_recent_reauth_sent_to_password_page(
     order_id, _ = p.pay(4000)
     a = payer(role="admin")  # logged in, but no password re-entry
     resp = _refund(a, order_id, 1000, "No reauth")
-    assert resp.status_code == 302
+    assert resp.status_code == 303
     assert "/auth/reauth" in resp.headers["Location"]
     assert p.order(order_id).payment.cancels == []

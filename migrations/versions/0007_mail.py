@@ -1,7 +1,7 @@
 """mail from the outbox, and emailed single-use links (issue 14)
 
-Revision ID: 0006_mail
-Revises: 0005
+Revision ID: 0007_mail
+Revises: 0006_security
 Create Date: 2026-12-05
 
 - outbox_events gains a channel ("webhook", the default for every existing row, or
@@ -13,8 +13,8 @@ Create Date: 2026-12-05
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_mail"
-down_revision = "0005"
+revision = "0007_mail"
+down_revision = "0006_security"
 branch_labels = None
 depends_on = None
 
