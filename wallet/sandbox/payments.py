@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 from .catalog import (
-    ANONYMOUS,
     CUSTOMER_KEY_PATTERN,
     DECLINED_TEST_ACCOUNT,
     INSTALLMENT_MINIMUM,
@@ -519,12 +518,3 @@ class PaymentEngine:
                     "taxFreeAmount": p["taxFreeAmount"],
                 }
         return out
-
-    def session_view(self, p: dict[str, Any]) -> dict[str, Any]:
-        """What the control API shows of a payment's request (never sent by /v1)."""
-        sb = p["_sb"]
-        keep = ("customerKey", "methodId", "discountCode", "customerEmail")
-        view = {k: sb.get(k) for k in keep}
-        view["customerName"] = sb.get("customerName")
-        view["anonymous"] = sb.get("customerKey") == ANONYMOUS
-        return view
