@@ -216,12 +216,14 @@ class SandboxServer:
         *,
         redirect_url: str | None = None,
         client_key: str | None = None,
+        return_url: str | None = None,
     ) -> dict[str, Any]:
         """Make an SDK call as the shim does, as a full-page window.
 
         `method` is e.g. "payment.requestPayment" or "brandpay.requestBillingAuth",
-        `params` its request object. Returns `{id, url, transport, mode, ...}`;
-        raises WindowRefused with the code the SDK would throw.
+        `params` its request object; `return_url` is the calling page (where a
+        promise-only window like changePassword goes back). Returns `{id, url,
+        transport, mode, ...}`; raises WindowRefused with the SDK's code.
         """
         call = {
             "method": method,
@@ -229,6 +231,7 @@ class SandboxServer:
             "customerKey": customer_key,
             "redirectUrl": redirect_url,
             "params": params,
+            "returnUrl": return_url,
             "transport": "page",
         }
         resp = self._http.post(

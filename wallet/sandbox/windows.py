@@ -133,7 +133,7 @@ def finish(window: dict[str, Any], outcome: Outcome, english: bool = False) -> A
     if outcome.kind == "success" or outcome.kind == "done":
         _close(window)
         if window["transport"] == "page":  # nothing to resolve: back to the caller
-            return _leave(window, window.get("returnUrl") or "")
+            return _leave(window, window.get("returnUrl") or "", "done.html")
         return relay(window, {"type": "resolve", "value": outcome.value})
     if outcome.kind == "cancel":
         _close(window)
@@ -171,10 +171,12 @@ def _close(window: dict[str, Any]) -> None:
     save_window(window)
 
 
-def _leave(window: dict[str, Any], target: str) -> ResponseReturnValue:
+def _leave(
+    window: dict[str, Any], target: str, blank: str = "canceled.html"
+) -> ResponseReturnValue:
     """Send the browser to `target`: a redirect, or the overlay's shim navigates."""
     if not target:  # opened without a page to return to (e.g. typed into the bar)
-        return render_template("canceled.html"), 200
+        return render_template(blank), 200
     if window["transport"] == "page":
         return redirect(target)
     return relay(window, {"type": "navigate", "url": target})
