@@ -27,6 +27,9 @@
   var first = document.querySelector("[data-autofocus]");
   if (first) first.focus();
 
+  // Tests (and curious people) can tell the page's script is listening.
+  document.documentElement.dataset.windowReady = "1";
+
   // Pending state: the pressed button says it is working; no double submits.
   Array.prototype.forEach.call(document.querySelectorAll("form"), function (form) {
     form.addEventListener("submit", function (event) {
