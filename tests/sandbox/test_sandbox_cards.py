@@ -411,7 +411,7 @@ def test_card_billing_auth_success_url_auth_key_and_customer_key(
         "ck_billing0001",
         {"method": "CARD", "successUrl": SUCCESS, "failUrl": FAIL},
     )
-    location = toss._submit_window(  # the same step a person does on the page
+    location = toss.submit_window(  # the same step a person does on the page
         window, {"cardNumber": "4330123412341234", "action": "submit"}
     )
     q = query_of(location)

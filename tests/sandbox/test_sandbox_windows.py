@@ -279,7 +279,7 @@ def test_brandpay_pay_window_options_reach_payment(
     page = requests.get(window["url"], timeout=5).text
     assert "할부 4개월" in page
     assert 'id="useCardPoint" name="useCardPoint" checked' in page
-    location = toss._submit_window(
+    location = toss.submit_window(
         window,
         {"pin": TEST_PIN, "pointShown": "1", "useCardPoint": "on", "action": "pay"},
     )
@@ -315,7 +315,7 @@ def test_brandpay_account_cash_receipt_and_culture_expense_reach_payment(
         "brandpay.requestPayment", customer.key, params, redirect_url=REDIRECT
     )
     assert "현금영수증: 지출증빙" in requests.get(window["url"], timeout=5).text
-    q = query_of(toss._submit_window(window, {"pin": TEST_PIN, "action": "pay"}))
+    q = query_of(toss.submit_window(window, {"pin": TEST_PIN, "action": "pay"}))
     body = {**q, "amount": 15000, "customerKey": customer.key}
     p = api.post("/v1/brandpay/payments/confirm", body).json()
     assert (p["method"], p["cultureExpense"]) == ("계좌이체", True)
@@ -352,7 +352,7 @@ def test_billing_auth_wrong_pin_or_unticked_terms_422(
         "brandpay.requestBillingAuth", customer.key, redirect_url=REDIRECT
     )
     with pytest.raises(WindowRefused) as unticked:
-        toss._submit_window(window, {"pin": TEST_PIN, "action": "submit"})
+        toss.submit_window(window, {"pin": TEST_PIN, "action": "submit"})
     assert unticked.value.code == "NEED_AGREEMENT_WITH_TERMS"
     terms = api.get(f"/v1/brandpay/terms?customerKey={customer.key}&scope=BILLING")
     assert [t["agreed"] for t in terms.json()] == [False]
@@ -370,8 +370,8 @@ def test_change_password_window_new_pin_required_afterwards(
     )
     wrong = {"pin": "000000", "newPin": "654321", "newPinAgain": "654321"}
     with pytest.raises(WindowRefused, match="INVALID_PASSWORD"):
-        toss._submit_window(window, wrong | {"action": "change"})
-    toss._submit_window(window, wrong | {"pin": TEST_PIN, "action": "change"})
+        toss.submit_window(window, wrong | {"action": "change"})
+    toss.submit_window(window, wrong | {"pin": TEST_PIN, "action": "change"})
     order = new_key("order")
     old = toss.authorize_payment(customer.key, order, 1000, "x", SUCCESS, FAIL)
     assert query_of(old)["code"] == "INVALID_PASSWORD"
@@ -405,7 +405,7 @@ def test_change_one_touch_window_and_is_enabled_codes(
         redirect_url=REDIRECT,
         return_url=SUCCESS,
     )
-    done = toss._submit_window(
+    done = toss.submit_window(
         window, {"pin": TEST_PIN, "enable": "1", "action": "change"}
     )
     assert done == SUCCESS  # a full-page window goes back to the calling page

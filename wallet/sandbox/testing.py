@@ -242,8 +242,10 @@ class SandboxServer:
             raise WindowRefused(data.get("code", "UNKNOWN"), data.get("message", ""))
         return data  # type: ignore[no-any-return]
 
-    def _submit_window(self, window: dict[str, Any], fields: dict[str, Any]) -> str:
-        """GET a window's page, POST its form; return the Location it redirects to."""
+    def submit_window(self, window: dict[str, Any], fields: dict[str, Any]) -> str:
+        """GET a window's page (from `open_window`), POST its form with `fields` (as
+        a person fills it: e.g. {"pin": TEST_PIN, "action": "pay"}); return the
+        Location it redirects to, or raise WindowRefused."""
         path = urlsplit(str(window["url"])).path
         return self._submit(path, {"window": window["id"]}, fields)
 
@@ -268,7 +270,7 @@ class SandboxServer:
             "pin": pin,
             "action": "cancel" if cancel else "submit",
         }
-        return self._submit_window(window, fields)
+        return self.submit_window(window, fields)
 
     def authorize_card_payment(
         self,
@@ -322,7 +324,7 @@ class SandboxServer:
             fields["pointShown"] = "1"
             if use_card_point:
                 fields["useCardPoint"] = "on"
-        return self._submit_window(window, fields)
+        return self.submit_window(window, fields)
 
     def link_customer(
         self,

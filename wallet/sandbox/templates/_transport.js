@@ -243,6 +243,14 @@
     }
   }
 
+  // Back from a window that took the page (the back button, bfcache): that call is
+  // over; the merchant's page may start another one.
+  global.addEventListener("pageshow", function (event) {
+    if (event.persisted && active && !active.quiet) {
+      settle(active, SdkError("USER_CANCEL"));
+    }
+  });
+
   // payment.destroy(): close its open window; its promise rejects ABORTED.
   function abortCalls(owner) {
     if (active && active.owner === owner && !active.quiet) {
