@@ -21,10 +21,19 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
+from tests import browser as chromium
 from wallet import create_app
 from wallet.config import TestConfig
 from wallet.crypto import TokenVault
 from wallet.extensions import db
+
+# Chromium for every browser test (tests/e2e, tests/sdk): one instance per session.
+browser = chromium.browser
+page = chromium.page
+shot = chromium.shot
+assert_accessible = chromium.assert_accessible
+js_errors = chromium.js_errors
+pytest_runtest_makereport = chromium.pytest_runtest_makereport
 
 PG_URL = os.environ.get("WALLET_TEST_DATABASE_URL", "")
 VAULT_SPEC = TokenVault.generate_spec("t1")

@@ -1,7 +1,6 @@
 """Browser contract tests of the sandbox's SDK: Toss's official loaders in Chromium.
 
-Chromium comes from tests/e2e/conftest.py (its fixtures are shared from here), the
-loaders and typings from node_modules (`make test` runs `npm ci`). Without either,
+Chromium comes from tests/browser.py (shared with the e2e journeys), the loaders and typings from node_modules (`make test` runs `npm ci`). Without either,
 these tests skip.
 """
 
@@ -16,18 +15,12 @@ from typing import Any
 
 import pytest
 
-from tests.e2e import conftest as e2e
 from wallet.sandbox.testing import SandboxServer
 
 from .site import NODE_MODULES, MerchantSite, serve
 
-# Chromium, the per-test page (screenshot on failure), axe-core and the console
-# watch are the e2e suite's own fixtures, shared rather than written twice.
-browser = e2e.browser
-page = e2e.page
-js_errors = e2e.js_errors
-assert_accessible = e2e.assert_accessible
-pytest_runtest_makereport = e2e.pytest_runtest_makereport
+# Chromium, the per-test page (screenshot on failure), axe-core and the console watch
+# come from tests/browser.py through tests/conftest.py: one browser for the suite.
 
 TYPINGS = Path(__file__).with_name("typings.mjs")
 
