@@ -3,16 +3,29 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
 export FLASK_APP := wallet
 
-.PHONY: run test lint format bench clean install translations i18n-extract browser
+.PHONY: run test lint format bench clean install translations i18n-extract browser npm
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) $(NPM_STAMP)
+
+# Toss's official SDK loaders and typings (package.json, pinned by package-lock.json): the
+# browser contract tests in tests/sdk load them unmodified. Without npm those tests skip.
+# Like `browser`: npm comes from apt when we can install it (root + apt).
+$(NPM_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null); } || true
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --no-audit --no-fund --loglevel=error && touch $(NPM_STAMP); \
+	else echo "note: npm not installed; the SDK contract tests (tests/sdk) will be skipped"; fi
+
+npm: $(NPM_STAMP)
 
 translations: $(STAMP)
 	$(BIN)/pybabel compile -f -d wallet/translations >/dev/null
@@ -23,7 +36,7 @@ i18n-extract: $(STAMP)
 	$(BIN)/pybabel update -i wallet/translations/messages.pot -d wallet/translations
 
 ## make run: migrate, seed demo data, start the sandbox (:5001) and the portal (:5000)
-run: $(STAMP) translations
+run: $(STAMP) $(NPM_STAMP) translations
 	$(BIN)/flask db upgrade
 	$(BIN)/flask wallet seed-demo
 	$(BIN)/python -m wallet.devserver
@@ -35,7 +48,7 @@ browser:
 	  || echo "note: chromium not installed; browser tests will be skipped"; }
 
 ## make test: the whole suite (SQLite; set WALLET_TEST_DATABASE_URL for PostgreSQL)
-test: $(STAMP) translations browser
+test: $(STAMP) $(NPM_STAMP) translations browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -50,4 +63,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache test-artifacts

@@ -125,3 +125,13 @@ def confirm_body(q: dict[str, str], customer: Customer, **over: Any) -> dict[str
         "customerKey": customer.key,
     }
     return body | over
+
+
+def wait_in_flight(server: SandboxServer, timeout: float = 30) -> None:
+    """Block until a request holds an Idempotency-Key inside the sandbox."""
+    pause = threading.Event()
+    for _ in range(int(timeout / 0.01)):
+        if server.sandbox.in_flight:
+            return
+        pause.wait(0.01)
+    raise AssertionError("the first request never reached the sandbox")

@@ -68,7 +68,7 @@ def test_shim_served_at_sdk_path_with_v1_interface(toss: SandboxServer) -> None:
     assert "global.Brandpay = BrandPay" in js
     for name in SDK_METHODS:
         assert name in js, name
-    assert f'var BASE = "{toss.base_url}"' in js
+    assert f'var SANDBOX = "{toss.base_url}"' in js
 
 
 def test_link_redirect_exact_code_and_customer_key(toss: SandboxServer) -> None:

@@ -10,7 +10,7 @@ import requests
 
 from wallet.sandbox.testing import SandboxServer
 
-from .helpers import Api, Customer, confirm_body, new_key
+from .helpers import Api, Customer, confirm_body, new_key, wait_in_flight
 
 CONFIRM = "/v1/brandpay/payments/confirm"
 PAYMENT_FIELDS = {
@@ -92,13 +92,14 @@ def test_confirm_amount_mismatch_400_invalid_request(
     assert api.get(f"/v1/payments/{q['paymentKey']}").json()["status"] == "IN_PROGRESS"
 
 
-def test_confirm_order_id_mismatch_400_invalid_request(
+def test_confirm_order_id_mismatch_403_forbidden_request(
     toss: SandboxServer, api: Api, link: Callable[..., Customer], authorize: Authorize
 ) -> None:
     customer = link()
     q = authorize(customer)
     resp = api.post(CONFIRM, confirm_body(q, customer, orderId=new_key("order")))
-    assert (resp.status_code, resp.json()["code"]) == (400, "INVALID_REQUEST")
+    # Seed guides: an orderId other than the request's is FORBIDDEN_REQUEST.
+    assert (resp.status_code, resp.json()["code"]) == (403, "FORBIDDEN_REQUEST")
     toss.advance_clock(1.1)
     other = api.post(CONFIRM, confirm_body(q, customer, customerKey=new_key()))
     assert (other.status_code, other.json()["code"]) == (400, "INVALID_REQUEST")
@@ -322,7 +323,8 @@ def test_idempotency_in_flight_duplicate_409_processing(
 ) -> None:
     customer = link()
     q = authorize(customer)
-    toss.set_fault(CONFIRM, latency=0.6, times=1)
+    # Held until clear_faults(): no race with the duplicate, however slow the box.
+    toss.set_fault(CONFIRM, latency=30, times=1)
     headers = {"Idempotency-Key": new_key("idem")}
     results: list[requests.Response] = []
     slow = threading.Thread(
@@ -331,8 +333,9 @@ def test_idempotency_in_flight_duplicate_409_processing(
         )
     )
     slow.start()
-    threading.Event().wait(0.2)  # the first request is now inside the sandbox
+    wait_in_flight(toss)
     dup = api.post(CONFIRM, confirm_body(q, customer), headers=headers)
+    toss.clear_faults()
     slow.join()
     assert (dup.status_code, dup.json()["code"]) == (
         409,

@@ -18,6 +18,7 @@ from requests.adapters import BaseAdapter
 from wallet.toss import (
     AccessToken,
     BrandPayMethods,
+    CashReceiptRequest,
     Payment,
     TossAlreadyProcessedError,
     TossApiError,
@@ -63,6 +64,46 @@ PAYMENT = {
     "failure": None,
     "secret": "ps_should_not_show",
     "someFutureField": {"x": 1},
+}
+# A standard-window payment as the core confirm returns it (contract §6.1).
+NORMAL_PAYMENT = {
+    **PAYMENT,
+    "type": "NORMAL",
+    "country": "US",
+    "metadata": {"cart": "c-17"},
+    "suppliedAmount": 13636,
+    "vat": 1364,
+    "taxFreeAmount": 0,
+    "useEscrow": True,
+    "card": {
+        "amount": 15000,
+        "issuerCode": "4V",
+        "acquirerCode": "4V",
+        "number": "42424242****424*",
+        "installmentPlanMonths": 3,
+        "isInterestFree": False,
+        "approveNo": "04744968",
+        "useCardPoint": True,
+        "cardType": "신용",
+        "ownerType": "개인",
+        "acquireStatus": "READY",
+    },
+}
+ACCOUNT_PAYMENT = {
+    **PAYMENT,
+    "method": "계좌이체",
+    "card": None,
+    "cultureExpense": True,
+    "transfer": {"bankCode": "88", "settlementStatus": "COMPLETED"},
+    "cashReceipt": {
+        "type": "소득공제",
+        "receiptKey": "cr_1",
+        "issueNumber": "123456789",
+        "receiptUrl": "https://receipt/1",
+        "amount": 15000,
+        "taxFreeAmount": 0,
+    },
+    "easyPay": {"provider": "토스페이", "amount": 15000, "discountAmount": 0},
 }
 CANCELED = {
     **PAYMENT,
@@ -325,6 +366,36 @@ CASES: list[tuple[str, Callable[[TossClient], Any], Any, str, str, str, Any, boo
             "orderId": "order_0001",
             "amount": 15000,
             "customerKey": CUSTOMER,
+        },
+        True,
+    ),
+    (
+        "confirm_card_payment",
+        lambda c: c.confirm_card_payment(
+            PAYMENT_KEY, "order_0001", 15000, idempotency_key=IDEM
+        ),
+        NORMAL_PAYMENT,
+        "POST",
+        "/v1/payments/confirm",
+        BASIC,
+        {"paymentKey": PAYMENT_KEY, "orderId": "order_0001", "amount": 15000},
+        True,
+    ),
+    (
+        "brandpay_autopay",
+        lambda c: c.brandpay_autopay(
+            CUSTOMER, "mk_card_1", 15000, "order_0001", "Coffee", idempotency_key=IDEM
+        ),
+        PAYMENT,
+        "POST",
+        "/v1/brandpay/payments",
+        BASIC,
+        {
+            "customerKey": CUSTOMER,
+            "methodKey": "mk_card_1",
+            "amount": 15000,
+            "orderId": "order_0001",
+            "orderName": "Coffee",
         },
         True,
     ),
@@ -925,3 +996,254 @@ def test_replayed_answer_for_another_payment_not_trusted(
     with pytest.raises(TossUnavailableError) as info:
         call(h.client)
     assert info.value.outcome_unknown
+
+
+# -- v2: the core confirm, autopay, billing agreement, the new Payment fields --------
+
+
+def test_payment_v2_card_fields_parsed() -> None:
+    p = Payment.from_json(NORMAL_PAYMENT)
+    assert p.is_normal
+    assert (p.country, p.supplied_amount, p.vat, p.tax_free_amount) == (
+        "US",
+        13636,
+        1364,
+        0,
+    )
+    assert p.metadata == {"cart": "c-17"}
+    assert p.use_escrow is True
+    card = p.card_details
+    assert card is not None
+    assert (card.number, card.issuer_code, card.acquirer_code) == (
+        "42424242****424*",
+        "4V",
+        "4V",
+    )
+    assert (card.installment_plan_months, card.is_interest_free) == (3, False)
+    assert (card.approve_no, card.use_card_point) == ("04744968", True)
+    assert (card.card_type, card.owner_type) == ("신용", "개인")
+    assert p.card is not None  # the raw mapping stays for existing callers
+    assert p.card["number"] == "42424242****424*"
+
+
+def test_payment_v2_account_fields_parsed() -> None:
+    p = Payment.from_json(ACCOUNT_PAYMENT)
+    assert not p.is_normal
+    assert p.card_details is None
+    assert p.transfer is not None
+    assert (p.transfer.bank_code, p.transfer.settlement_status) == ("88", "COMPLETED")
+    assert p.cash_receipt is not None
+    assert (p.cash_receipt.type, p.cash_receipt.amount) == ("소득공제", 15000)
+    assert p.easy_pay is not None
+    assert p.easy_pay.provider == "토스페이"
+    assert p.culture_expense is True
+
+
+def test_payment_odd_metadata_values_shown_not_refused() -> None:
+    p = Payment.from_json({**PAYMENT, "metadata": {"n": 3, "ok": "yes"}})
+    assert p.metadata == {"n": "3", "ok": "yes"}
+
+
+def test_confirm_card_payment_returns_normal_payment(
+    make: Callable[..., Harness],
+) -> None:
+    h = make((200, NORMAL_PAYMENT))
+    p = h.client.confirm_card_payment(
+        PAYMENT_KEY, "order_0001", 15000, idempotency_key=IDEM
+    )
+    assert (p.type, p.status, p.country) == ("NORMAL", "DONE", "US")
+
+
+@pytest.mark.parametrize("amount", [True, 0, -1, 1.0, "100", None])
+def test_confirm_card_payment_bad_amount_rejected_before_sending(
+    make: Callable[..., Harness], amount: Any
+) -> None:
+    h = make()
+    with pytest.raises((TypeError, ValueError)):
+        h.client.confirm_card_payment(
+            "pk_1", "order_0001", amount, idempotency_key=IDEM
+        )
+    assert h.transport.sent == []
+
+
+def test_confirm_card_payment_read_timeout_outcome_unknown_not_retried(
+    make: Callable[..., Harness],
+) -> None:
+    h = make(requests.ReadTimeout("slow"), (200, NORMAL_PAYMENT))
+    with pytest.raises(TossUnavailableError) as info:
+        h.client.confirm_card_payment(
+            PAYMENT_KEY, "order_0001", 15000, idempotency_key=IDEM
+        )
+    assert info.value.outcome_unknown
+    assert len(h.transport.sent) == 1
+
+
+def test_brandpay_autopay_options_sent(make: Callable[..., Harness]) -> None:
+    h = make((200, PAYMENT))
+    receipt = CashReceiptRequest("소득공제", "01012345678", "MOBILE")
+    h.client.brandpay_autopay(
+        CUSTOMER,
+        "mk_card_1",
+        60000,
+        "order_0001",
+        "구독",
+        idempotency_key=IDEM,
+        card_installment_plan=3,
+        tax_free_amount=1000,
+        use_card_point=True,
+        culture_expense=False,
+        cash_receipt=receipt,
+        customer_email="m@example.com",
+        discount_code="D1",
+        shipping_address="서울",
+    )
+    body = h.transport.sent[0].body
+    assert body == {
+        "customerKey": CUSTOMER,
+        "methodKey": "mk_card_1",
+        "amount": 60000,
+        "orderId": "order_0001",
+        "orderName": "구독",
+        "cardInstallmentPlan": 3,
+        "taxFreeAmount": 1000,
+        "useCardPoint": True,
+        "cultureExpense": False,
+        "cashReceipt": {
+            "type": "소득공제",
+            "registrationNumber": "01012345678",
+            "registrationNumberType": "MOBILE",
+        },
+        "customerEmail": "m@example.com",
+        "discountCode": "D1",
+        "shippingAddress": "서울",
+    }
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"amount": True},
+        {"amount": 0},
+        {"order_id": "short"},
+        {"order_id": "has space 123"},
+        {"order_name": "x" * 101},
+        {"customer_key": "x"},
+        {"card_installment_plan": 1},
+        {"card_installment_plan": 13},
+        {"card_installment_plan": True},
+        {"card_installment_plan": 3, "amount": 49999},
+        {"tax_free_amount": 20000},
+        {"tax_free_amount": 1.5},
+        {"use_card_point": "yes"},
+        {"cash_receipt": {"type": "소득공제"}},
+    ],
+)
+def test_brandpay_autopay_bad_arguments_rejected_before_sending(
+    make: Callable[..., Harness], kwargs: dict[str, Any]
+) -> None:
+    h = make()
+    args = {
+        "customer_key": CUSTOMER,
+        "method_key": "mk_card_1",
+        "amount": 15000,
+        "order_id": "order_0001",
+        "order_name": "Coffee",
+    }
+    with pytest.raises((TypeError, ValueError)):
+        h.client.brandpay_autopay(**(args | kwargs), idempotency_key=IDEM)
+    assert h.transport.sent == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "number", "number_type"),
+    [
+        ("미발행", "01012345678", "MOBILE"),
+        ("소득공제", "1234567890", "BUSINESS_REGISTRATION"),
+        ("지출증빙", "01012345678", "MOBILE"),
+        ("소득공제", "010-1234-5678", "MOBILE"),
+    ],
+)
+def test_cash_receipt_request_refuses_mismatched_numbers(
+    kind: str, number: str, number_type: str
+) -> None:
+    with pytest.raises(ValueError, match="cash receipt|registration"):
+        CashReceiptRequest(kind, number, number_type)
+
+
+def test_cash_receipt_request_repr_hides_number() -> None:
+    receipt = CashReceiptRequest("지출증빙", "1234567890", "BUSINESS_REGISTRATION")
+    assert "1234567890" not in repr(receipt)
+
+
+def test_brandpay_autopay_answer_for_another_order_not_trusted(
+    make: Callable[..., Harness],
+) -> None:
+    h = make((200, PAYMENT))  # orderId order_0001
+    with pytest.raises(TossUnavailableError) as info:
+        h.client.brandpay_autopay(
+            CUSTOMER, "mk_card_1", 15000, "order_0002", "Coffee", idempotency_key=IDEM
+        )
+    assert info.value.outcome_unknown
+
+
+def test_brandpay_autopay_connection_error_retried_with_same_key(
+    make: Callable[..., Harness],
+) -> None:
+    h = make(requests.ConnectionError("refused"), (200, PAYMENT))
+    h.client.brandpay_autopay(
+        CUSTOMER, "mk_card_1", 15000, "order_0001", "Coffee", idempotency_key=IDEM
+    )
+    assert [s.headers["Idempotency-Key"] for s in h.transport.sent] == [IDEM, IDEM]
+
+
+def test_brandpay_autopay_server_error_not_retried_outcome_unknown(
+    make: Callable[..., Harness],
+) -> None:
+    h = make(err(500, "FAILED_INTERNAL_SYSTEM_PROCESSING"), (200, PAYMENT))
+    with pytest.raises(TossServerError) as info:
+        h.client.brandpay_autopay(
+            CUSTOMER, "mk_card_1", 15000, "order_0001", "Coffee", idempotency_key=IDEM
+        )
+    assert info.value.outcome_unknown
+    assert len(h.transport.sent) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "cls"),
+    [
+        (404, "NOT_FOUND_METHOD_OWNERSHIP", TossNotFoundError),
+        (403, "NEED_AGREEMENT_WITH_TERMS", TossRejectedError),
+        (
+            400,
+            "NOT_SUPPORTED_INSTALLMENT_PLAN_CARD_OR_MERCHANT",
+            TossInvalidRequestError,
+        ),
+        (400, "DUPLICATED_ORDER_ID", TossInvalidRequestError),
+        (403, "REJECT_CARD_COMPANY", TossRejectedError),
+    ],
+)
+def test_brandpay_autopay_refusals_typed(
+    make: Callable[..., Harness], status: int, code: str, cls: type
+) -> None:
+    h = make(err(status, code))
+    with pytest.raises(cls) as info:
+        h.client.brandpay_autopay(
+            CUSTOMER, "mk_card_1", 15000, "order_0001", "Coffee", idempotency_key=IDEM
+        )
+    assert not info.value.outcome_unknown
+
+
+@pytest.mark.parametrize(
+    ("terms", "agreed"),
+    [
+        ([{"id": 7, "required": True, "agreed": True}], True),
+        ([{"id": 7, "required": True, "agreed": False}], False),
+        ([], False),
+    ],
+)
+def test_has_billing_agreement_reads_billing_terms(
+    make: Callable[..., Harness], terms: list[dict[str, Any]], agreed: bool
+) -> None:
+    h = make((200, terms))
+    assert h.client.has_billing_agreement(CUSTOMER) is agreed
+    assert h.transport.sent[0].query["scope"] == ["BILLING"]

@@ -10,11 +10,11 @@ import json
 import os
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from . import api, control, hosted
+from . import api, cards, control, hosted, sdk
 from .catalog import DOC_CLIENT_KEY, DOC_SECRET_KEY
 from .control import Sandbox
 from .state import Store
@@ -30,7 +30,21 @@ DEFAULTS: dict[str, Any] = {
     "SANDBOX_PUBLIC_URL": None,
     "SANDBOX_TOKEN_TTL": 2592000,  # contract §2 example expiresIn (30 days)
     "SANDBOX_CONTROL_TOKEN": None,
+    # How an overlay window calls redirectUrl?code&customerKey: "fetch" (the shim
+    # fetches it with the browser's cookies and the window goes on) or "navigate".
+    "SANDBOX_REDIRECT_MODE": "fetch",
+    # The v1 SDK's windows: "overlay" (an iframe, as v1's windowTarget "iframe") or
+    # "navigate" (full-page navigation, the sandbox's behaviour before the overlay).
+    "SANDBOX_V1_TRANSPORT": "overlay",
 }
+
+# Hosted pages open inside any merchant's page (the overlay iframe), so they may be
+# framed by every http(s) origin; everything else about them is locked down.
+HOSTED_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self' http: https:; frame-ancestors http: https:; "
+    "base-uri 'none'; object-src 'none'"
+)
 
 
 def _from_env() -> dict[str, Any]:
@@ -82,6 +96,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.after_request(api.record_call)
 
+    @app.after_request
+    def hosted_headers(resp: Response) -> Response:
+        if resp.mimetype == "text/html":
+            resp.headers.setdefault("Content-Security-Policy", HOSTED_CSP)
+            resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+            resp.headers.setdefault("Referrer-Policy", "origin")
+        return resp
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:
         # API clients always get the `{code, message}` shape (contract §8).
@@ -90,6 +112,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             return jsonify(code=code, message=exc.description), exc.code or 500
         return exc
 
-    for blueprint in (api.bp, hosted.bp, control.bp):
+    for blueprint in (api.bp, sdk.bp, hosted.bp, cards.bp, control.bp):
         app.register_blueprint(blueprint)
     return app

@@ -287,6 +287,27 @@ def confirm() -> dict[str, Any]:
     return sandbox().engine.confirm(g.mid, data)
 
 
+@bp.post("/payments/confirm")
+@endpoint("basic")
+def confirm_core() -> dict[str, Any]:
+    """Confirm a standard/international card window payment (contract §6.1)."""
+    data = body()
+    required(data, paymentKey=str, orderId=str, amount=int)
+    guard_consecutive(data["paymentKey"])
+    return sandbox().engine.confirm_core(g.mid, data)
+
+
+@bp.post("/brandpay/payments")
+@endpoint("basic")
+def autopay() -> dict[str, Any]:
+    """Charge a customer's saved method without them (contract §4 autopay)."""
+    data = body()
+    order_id = data.get("orderId")
+    if isinstance(order_id, str):  # [G] the throttle counts per orderId here
+        guard_consecutive(f"autopay:{order_id}")
+    return sandbox().engine.autopay(g.mid, data)
+
+
 @bp.get("/payments/<payment_key>")
 @endpoint("basic")
 def get_payment(payment_key: str) -> dict[str, Any]:

@@ -14,6 +14,11 @@ TEST_PIN = "123456"  # noqa: S105 - public test PIN
 CUSTOMER_KEY_PATTERN = r"^[A-Za-z0-9\-_=.@]{2,50}$"  # contract §10
 ORDER_ID_PATTERN = r"^[A-Za-z0-9_\-=]{6,64}$"  # contract §10 (SDK allows '=')
 MIN_AMOUNT = {"CARD": 100, "ACCOUNT": 200}  # contract §9
+INSTALLMENT_MINIMUM = 50000  # contract §4/§9: installments only from 50,000 KRW
+INSTALLMENT_MONTHS = (0, *range(2, 13))  # 0 = lump sum, else 2-12 months
+# [G] The international window's fixed test rate for its estimated USD amount.
+USD_RATE = 1350  # KRW per USD
+ANONYMOUS = "@@ANONYMOUS"  # v2 SDK: TossPayments.ANONYMOUS, a non-member payment
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,7 @@ class TestCard:
     icon: str
     color: str
     reject: str | None = None  # failUrl code when paying with it
+    country: str = "KR"  # Payment.country of a payment made with it
 
 
 TEST_CARDS: tuple[TestCard, ...] = (
@@ -75,6 +81,22 @@ TEST_CARDS: tuple[TestCard, ...] = (
 DEFAULT_TEST_CARD = TEST_CARDS[0].number
 DECLINED_TEST_CARD = TEST_CARDS[-1].number
 
+# [G] Overseas cards for the international window (the public copies list none).
+# Issuer codes are Toss's overseas-brand codes [L]: 4V VISA, 4M Mastercard, 4J JCB,
+# 3C UnionPay.
+FOREIGN_CARDS: tuple[TestCard, ...] = (
+    TestCard("4242424242424242", "VISA", "VISA", "4V", "신용", "개인", "visa", "#1a1f71", country="US"),
+    TestCard("5555555555554444", "Mastercard", "MASTER", "4M", "신용", "개인", "master", "#eb001b", country="US"),
+    TestCard("3530111333300000", "JCB", "JCB", "4J", "신용", "개인", "jcb", "#0b4ea2", country="JP"),
+    TestCard("6200000000000005", "UnionPay", "UNIONPAY", "3C", "신용", "개인", "unionpay", "#e21836", country="CN"),
+    TestCard(
+        "4000000000009995", "VISA", "VISA", "4V", "신용", "개인", "visa", "#1a1f71",
+        reject="REJECT_CARD_COMPANY", country="GB",
+    ),
+)  # fmt: skip
+DEFAULT_FOREIGN_CARD = FOREIGN_CARDS[0].number
+DECLINED_FOREIGN_CARD = FOREIGN_CARDS[-1].number
+
 # bankCode -> (v1 SDK bank name, English enum, icon)
 BANKS: dict[str, tuple[str, str]] = {
     "88": ("신한", "SHINHAN"),
@@ -88,10 +110,20 @@ DEFAULT_TEST_ACCOUNT = "1002123456789"
 DECLINED_TEST_ACCOUNT = "9999999999"  # registers; payments -> REJECT_ACCOUNT_PAYMENT
 
 
-def card_for(number: str) -> TestCard | None:
+def card_for(number: str, cards: tuple[TestCard, ...] = TEST_CARDS) -> TestCard | None:
     """The test card with this number (spaces and dashes ignored)."""
     digits = "".join(ch for ch in number if ch.isdigit())
-    return next((c for c in TEST_CARDS if c.number == digits), None)
+    return next((c for c in cards if c.number == digits), None)
+
+
+def any_card_for(number: str) -> TestCard | None:
+    """A domestic or overseas test card with this number."""
+    return card_for(number, TEST_CARDS + FOREIGN_CARDS)
+
+
+def usd_estimate(amount: int) -> str:
+    """The international window's estimated USD amount at the fixed test rate."""
+    return f"{amount / USD_RATE:,.2f}"
 
 
 def mask_card(number: str) -> str:

@@ -71,9 +71,19 @@ class Sandbox:
             self._calls.clear()
 
     # -- state readers -------------------------------------------------------
-    def create_merchant(self) -> tuple[str, str]:
+    def create_merchant(self, one_touch: bool = True) -> tuple[str, str]:
         """A new test merchant: (client_key, secret_key)."""
-        return self.engine.create_merchant()
+        return self.engine.create_merchant(one_touch)
+
+    def windows(self, customer_key: str | None = None) -> list[dict[str, Any]]:
+        """SDK calls (windows), oldest first: page, method, params, transport, mode."""
+        found = self.store.find(
+            "window", **({"customerKey": customer_key} if customer_key else {})
+        )
+        return [
+            {k: v for k, v in w.items() if k != "nonce"}  # the nonce stays private
+            for w in found
+        ]
 
     def payment(self, payment_key: str) -> dict[str, Any] | None:
         """The Payment object by key, or None."""
@@ -220,9 +230,17 @@ def tokens() -> ResponseReturnValue:
 
 @bp.post("/merchants")
 def merchants() -> ResponseReturnValue:
-    """Create a test merchant: `{clientKey, secretKey}`."""
-    client_key, secret_key = sandbox().create_merchant()
+    """Create a test merchant: `{clientKey, secretKey}` (body `{oneTouch: false}`
+    for one without the one-touch setting)."""
+    one_touch = (request.get_json(silent=True) or {}).get("oneTouch", True) is not False
+    client_key, secret_key = sandbox().create_merchant(one_touch)
     return jsonify(clientKey=client_key, secretKey=secret_key), 201
+
+
+@bp.get("/windows")
+def windows() -> ResponseReturnValue:
+    """SDK calls (windows), oldest first; `?customerKey=` filters."""
+    return jsonify(sandbox().windows(request.args.get("customerKey")))
 
 
 @bp.get("/webhooks")

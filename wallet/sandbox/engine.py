@@ -6,37 +6,39 @@ changes state the same way. Raises `ApiError` with contract §8 codes.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
-from collections.abc import Callable
 from typing import Any
 
 from .catalog import (
     BANKS,
     CUSTOMER_KEY_PATTERN,
-    DECLINED_TEST_ACCOUNT,
     DOC_CLIENT_KEY,
     DOC_MID,
     DOC_SECRET_KEY,
-    MIN_AMOUNT,
     SCOPES,
     TERMS,
+    TEST_PIN,
     TestCard,
     card_for,
     mask_account,
     mask_card,
 )
 from .errors import ApiError
+from .payments import Notify, PaymentEngine
 from .state import Clock, Store, random_id
 
 CODE_TTL = 600  # [G] authorization codes live 10 minutes, single use (§2, §11.2)
-CONFIRM_WINDOW = 600  # contract §4: confirm within 10 minutes of authentication
 SELECTED_RECENCY = 30 * 86400  # contract §3: "used within a month"
-API_VERSION = "2022-11-16"  # contract §4 Payment.version example
-
-Notify = Callable[[str, dict[str, Any]], None]
 
 
-class Engine:
+def _pin_hash(pin: str) -> str:
+    # Test equipment: a plain digest keeps even sandbox PINs out of the state file.
+    return hashlib.sha256(("sandbox-pin:" + pin).encode()).hexdigest()
+
+
+class Engine(PaymentEngine):
     """All sandbox state transitions; `notify` receives (eventType, data) webhooks."""
 
     def __init__(
@@ -51,15 +53,23 @@ class Engine:
             self._put_merchant(DOC_MID, DOC_CLIENT_KEY, DOC_SECRET_KEY)
 
     # -- merchants ---------------------------------------------------------
-    def _put_merchant(self, mid: str, client_key: str, secret_key: str) -> None:
-        doc = {"mId": mid, "clientKey": client_key, "secretKey": secret_key}
+    def _put_merchant(
+        self, mid: str, client_key: str, secret_key: str, one_touch: bool = True
+    ) -> None:
+        doc = {
+            "mId": mid,
+            "clientKey": client_key,
+            "secretKey": secret_key,
+            # The developer-centre switch behind NEED_MERCHANT_ONE_TOUCH_SETTING.
+            "oneTouch": one_touch,
+        }
         self.store.put("merchant", mid, doc)
 
-    def create_merchant(self) -> tuple[str, str]:
+    def create_merchant(self, one_touch: bool = True) -> tuple[str, str]:
         """A new test merchant; returns (client_key, secret_key)."""
         mid = random_id("tsandbox", 8).lower()
         pair = (random_id("test_ck_"), random_id("test_sk_"))
-        self._put_merchant(mid, *pair)
+        self._put_merchant(mid, *pair, one_touch=one_touch)
         return pair
 
     def merchant_by_secret(self, secret_key: str) -> dict[str, Any] | None:
@@ -172,6 +182,26 @@ class Engine:
             "changedAt": self.clock.iso(),
         }
         self.notify("CUSTOMER_STATUS_CHANGED", data)
+
+    def check_pin(self, mid: str, customer_key: str, pin: str) -> bool:
+        """Whether `pin` is this customer's payment password (TEST_PIN until changed)."""
+        doc = self.customer(mid, customer_key)
+        digest = (doc or {}).get("pinHash") or _pin_hash(TEST_PIN)
+        return hmac.compare_digest(digest, _pin_hash(pin or ""))
+
+    def change_pin(self, mid: str, customer_key: str, old: str, new: str) -> None:
+        """changePassword(): the old PIN, then a new one of 6 digits."""
+        with self.store.transaction():
+            doc = self.customer(mid, customer_key)
+            if doc is None:
+                raise ApiError("NOT_FOUND_CUSTOMER")
+            if not self.check_pin(mid, customer_key, old):
+                raise ApiError("INVALID_PASSWORD")
+            if not (len(new) == 6 and new.isdigit()):
+                raise ApiError("INVALID_PARAMETERS")
+            doc["pinHash"] = _pin_hash(new)
+            self.store.put("customer", f"{mid}:{customer_key}", doc)
+        self._customer_event(customer_key, "PASSWORD_CHANGED")  # contract §5, §7
 
     def set_one_touch(self, mid: str, customer_key: str, enabled: bool) -> bool:
         """Switch one-touch pay (an SDK-only setting, contract §5)."""
@@ -436,235 +466,3 @@ class Engine:
                 self.store.put("code", c["code"], c | {"used": True})
         self._customer_event(customer_key, "REMOVED")
         return {"customerKey": customer_key, "success": True}
-
-    # -- payments (contract §4) ----------------------------------------------
-    def authorize(
-        self, mid: str, customer_key: str, params: dict[str, Any], method_id: str
-    ) -> dict[str, Any]:
-        """The customer approved with their PIN: open a payment session.
-
-        Raises ApiError with the failUrl code when the payment cannot start.
-        """
-        method = self.store.get("method", method_id)
-        if (
-            method is None
-            or method["status"] != "ENABLED"
-            or (method["mId"], method["customerKey"]) != (mid, customer_key)
-        ):
-            raise ApiError("NOT_FOUND_METHOD")
-        amount = params["amount"]
-        if amount < MIN_AMOUNT[method["kind"]]:
-            raise ApiError("BELOW_MINIMUM_AMOUNT")  # contract §9
-        with self.store.transaction():
-            for old in self.store.find("payment", mId=mid, orderId=params["orderId"]):
-                if old["status"] in ("DONE", "CANCELED", "PARTIAL_CANCELED"):
-                    raise ApiError("DUPLICATED_ORDER_ID")
-                if old["status"] == "IN_PROGRESS":  # [G] a newer session wins
-                    self._set_status(old, "EXPIRED")
-            payment = self._new_payment(mid, customer_key, params, method)
-            reject = self._rejection(method)
-            if reject:
-                payment["status"] = "ABORTED"
-                payment["failure"] = ApiError(reject).body()
-            self.store.put("payment", payment["paymentKey"], payment)
-        if reject:
-            self.notify("PAYMENT_STATUS_CHANGED", self.payment_json(payment))
-            raise ApiError(reject)
-        return payment
-
-    @staticmethod
-    def _rejection(method: dict[str, Any]) -> str | None:
-        if method["kind"] == "ACCOUNT":
-            declined = method["number"] == DECLINED_TEST_ACCOUNT
-            return "REJECT_ACCOUNT_PAYMENT" if declined else None
-        card = card_for(method["number"])
-        return card.reject if card else None
-
-    def _new_payment(
-        self, mid: str, customer_key: str, params: dict[str, Any], method: dict
-    ) -> dict[str, Any]:
-        key = random_id("tbp", 45)
-        amount = params["amount"]
-        tax_free = params.get("taxFreeAmount") or 0
-        return {
-            "mId": mid,
-            "version": API_VERSION,
-            "paymentKey": key,
-            "type": "BRANDPAY",
-            "orderId": params["orderId"],
-            "orderName": params["orderName"],
-            "currency": "KRW",
-            "method": "카드" if method["kind"] == "CARD" else "계좌이체",  # §4 [G]
-            "totalAmount": amount,
-            "balanceAmount": amount,
-            "taxFreeAmount": tax_free,
-            "taxExemptionAmount": 0,
-            "status": "IN_PROGRESS",
-            "requestedAt": self.clock.iso(),
-            "approvedAt": None,
-            "useEscrow": False,
-            "cultureExpense": False,
-            "lastTransactionKey": None,
-            "isPartialCancelable": True,
-            "cancels": None,
-            "failure": None,
-            "metadata": params.get("metadata"),
-            "secret": None,
-            "_sb": {
-                "customerKey": customer_key,
-                "methodId": method["id"],
-                "authenticatedAt": self.clock.time(),
-                "installment": params.get("cardInstallmentPlan") or 0,
-            },
-        }
-
-    def _set_status(self, payment: dict[str, Any], status: str) -> None:
-        payment["status"] = status
-        self.store.put("payment", payment["paymentKey"], payment)
-        self.notify("PAYMENT_STATUS_CHANGED", self.payment_json(payment))
-
-    def _expire_if_due(self, payment: dict[str, Any]) -> dict[str, Any]:
-        """An unconfirmed session older than 10 minutes becomes EXPIRED (§4)."""
-        elapsed = self.clock.time() - payment["_sb"]["authenticatedAt"]
-        if payment["status"] == "IN_PROGRESS" and elapsed > CONFIRM_WINDOW:
-            self._set_status(payment, "EXPIRED")
-        return payment
-
-    def payment(self, mid: str | None, payment_key: str) -> dict[str, Any]:
-        """Stored payment of this merchant (None = any), else NOT_FOUND_PAYMENT."""
-        doc = self.store.get("payment", payment_key)
-        if doc is None or (mid is not None and doc["mId"] != mid):
-            raise ApiError("NOT_FOUND_PAYMENT")
-        return self._expire_if_due(doc)
-
-    def payment_by_order(self, mid: str | None, order_id: str) -> dict[str, Any]:
-        """Latest payment for orderId, else NOT_FOUND_PAYMENT."""
-        filters = {"orderId": order_id} | ({"mId": mid} if mid else {})
-        found = self.store.find("payment", **filters)
-        if not found:
-            raise ApiError("NOT_FOUND_PAYMENT")
-        return self._expire_if_due(found[-1])
-
-    def confirm(self, mid: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST /v1/brandpay/payments/confirm (contract §4)."""
-        with self.store.transaction():
-            doc = self.store.get("payment", body["paymentKey"])
-            if doc is None or doc["mId"] != mid:
-                raise ApiError("NOT_FOUND_PAYMENT_SESSION")
-            self._expire_if_due(doc)
-            if doc["status"] in ("EXPIRED", "ABORTED"):
-                raise ApiError("NOT_FOUND_PAYMENT_SESSION")
-            if doc["status"] != "IN_PROGRESS":
-                raise ApiError("ALREADY_PROCESSED_PAYMENT")
-            if (
-                body["orderId"] != doc["orderId"]
-                or body["amount"] != doc["totalAmount"]
-                or body["customerKey"] != doc["_sb"]["customerKey"]
-            ):
-                raise ApiError("INVALID_REQUEST")  # [G] no documented code
-            method = self.store.get("method", doc["_sb"]["methodId"])
-            if method is None or method["status"] != "ENABLED":
-                raise ApiError("NOT_FOUND_METHOD")
-            method["lastUsedAt"] = self.clock.time()
-            self.store.put("method", method["id"], method)
-            doc["approvedAt"] = self.clock.iso()
-            doc["lastTransactionKey"] = random_id("txrd_", 24)
-            self._set_status(doc, "DONE")
-        return self.payment_json(doc)
-
-    def cancel(self, mid: str, payment_key: str, body: dict[str, Any]) -> dict:
-        """POST /v1/payments/{paymentKey}/cancel: full or partial (contract §4)."""
-        reason = body.get("cancelReason")
-        amount = body.get("cancelAmount")
-        if not isinstance(reason, str) or not reason or len(reason) > 200:
-            raise ApiError("INVALID_REQUEST")
-        if amount is not None and (not isinstance(amount, int) or amount is True):
-            raise ApiError("INVALID_REQUEST")
-        if amount is not None and amount <= 0:
-            raise ApiError("BELOW_ZERO_AMOUNT")
-        with self.store.transaction():
-            doc = self.payment(mid, payment_key)
-            if doc["status"] == "CANCELED":
-                raise ApiError("ALREADY_CANCELED_PAYMENT")
-            if doc["status"] not in ("DONE", "PARTIAL_CANCELED"):
-                raise ApiError("NOT_CANCELABLE_PAYMENT")
-            balance = doc["balanceAmount"]
-            refundable = body.get("refundableAmount")
-            if refundable is not None and refundable != balance:
-                raise ApiError("NOT_MATCHES_REFUNDABLE_AMOUNT")  # deprecated field
-            amount = balance if amount is None else amount
-            if amount > balance:
-                raise ApiError("NOT_CANCELABLE_AMOUNT")
-            tax_free = body.get("taxFreeAmount") or 0
-            transaction_key = random_id("txrd_", 24)
-            doc["cancels"] = (doc["cancels"] or []) + [
-                {
-                    "transactionKey": transaction_key,
-                    "cancelReason": reason,
-                    "taxExemptionAmount": 0,
-                    "canceledAt": self.clock.iso(),
-                    "easyPayDiscountAmount": 0,
-                    "receiptKey": random_id("rc_", 16),
-                    "cancelAmount": amount,
-                    "taxFreeAmount": tax_free,
-                    "refundableAmount": balance - amount,
-                    "cancelStatus": "DONE",
-                    "cancelRequestId": None,
-                }
-            ]
-            doc["balanceAmount"] = balance - amount
-            doc["taxFreeAmount"] = max(0, doc["taxFreeAmount"] - tax_free)
-            doc["lastTransactionKey"] = transaction_key
-            # [G] CANCELED once nothing is left, even through partial cancels.
-            full = doc["balanceAmount"] == 0
-            self._set_status(doc, "CANCELED" if full else "PARTIAL_CANCELED")
-        return self.payment_json(doc)
-
-    def payment_json(self, p: dict[str, Any]) -> dict[str, Any]:
-        """The full Payment object of contract §4."""
-        out = {k: v for k, v in p.items() if k != "_sb"}
-        taxable = p["balanceAmount"] - p["taxFreeAmount"]
-        supplied = round(taxable / 1.1)
-        out |= {
-            "suppliedAmount": supplied,
-            "vat": taxable - supplied,
-            "transactionKey": p["lastTransactionKey"],
-            "receipt": {"url": f"{self.public_url}/_hosted/receipt/{p['paymentKey']}"},
-            "checkout": {"url": f"{self.public_url}/_hosted/receipt/{p['paymentKey']}"},
-            "country": "KR",
-            "card": None,
-            "transfer": None,
-            "virtualAccount": None,
-            "mobilePhone": None,
-            "giftCertificate": None,
-            "easyPay": None,  # contract §4: BrandPay card payments have easyPay null
-            "cashReceipt": None,
-            "cashReceipts": None,
-            "discount": None,
-        }
-        method = self.store.get("method", p["_sb"]["methodId"])
-        approved = p["status"] not in ("IN_PROGRESS", "ABORTED", "EXPIRED")
-        if method and method["kind"] == "CARD":
-            card = card_for(method["number"])
-            assert card is not None  # noqa: S101
-            out["card"] = {
-                "amount": p["totalAmount"],
-                "issuerCode": card.issuer_code,
-                "acquirerCode": card.issuer_code,
-                "number": mask_card(card.number),
-                "installmentPlanMonths": p["_sb"]["installment"],
-                "isInterestFree": False,
-                "interestPayer": None,
-                "approveNo": p["lastTransactionKey"][-8:] if approved else "00000000",
-                "useCardPoint": False,
-                "cardType": card.card_type,
-                "ownerType": card.owner_type,
-                "acquireStatus": "READY",
-            }
-        elif method:
-            status = "COMPLETED" if approved else "INCOMPLETED"
-            out["transfer"] = {
-                "bankCode": method["bankCode"],
-                "settlementStatus": status,
-            }
-        return out

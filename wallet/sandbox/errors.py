@@ -28,6 +28,9 @@ STATUS: dict[str, int] = {
             "EXCEED_MAX_CARD_INSTALLMENT_PLAN",
             "INVALID_STOPPED_CARD",
             "INVALID_REJECT_CARD",
+            "NOT_SUPPORTED_CARD_TYPE",
+            "INVALID_CARD_INSTALLMENT_PLAN",
+            "NOT_SUPPORTED_INSTALLMENT_PLAN_CARD_OR_MERCHANT",
         ),
         400,
     ),
@@ -45,6 +48,7 @@ STATUS: dict[str, int] = {
             "NOT_CANCELABLE_AMOUNT",
             "EXCEED_MAX_REFUND_DUE",
             "FDS_ERROR",
+            "NEED_AGREEMENT_WITH_TERMS",  # [G] autopay without a billing agreement
         ),
         403,
     ),
@@ -56,6 +60,7 @@ STATUS: dict[str, int] = {
             "NOT_FOUND_METHOD",
             "NOT_FOUND_METHOD_OWNERSHIP",
             "NOT_FOUND_MERCHANT",
+            "NOT_FOUND_CUSTOMER",  # contract §8 emulator suggestion
         ),
         404,
     ),
@@ -188,6 +193,94 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "INSECURE_KEY_USAGE": (
         "시크릿 키는 브라우저에서 사용할 수 없습니다.",
         "A secret key must not be used in the browser.",
+    ),
+    "NOT_FOUND_METHOD_OWNERSHIP": (
+        "결제수단의 소유자가 아닙니다.",
+        "The payment method does not belong to this customer.",
+    ),
+    "INVALID_ORDER_ID": (
+        "orderId는 영문 대소문자, 숫자, 특수문자(-, _, =)로 이루어진 6자 이상 64자 이하의 문자열이어야 합니다.",
+        "orderId must be 6-64 characters of letters, digits, '-', '_' or '='.",
+    ),
+    "INVALID_ORDER_NAME": (
+        "주문명은 1자 이상 100자 이하여야 합니다.",
+        "orderName must be 1 to 100 characters.",
+    ),
+    "NOT_SUPPORTED_CARD_TYPE": (
+        "지원되지 않는 카드 종류입니다.",
+        "This card type is not supported.",
+    ),
+    "INVALID_CARD_INSTALLMENT_PLAN": (
+        "할부 개월 정보가 잘못되었습니다.",
+        "Invalid installment plan.",
+    ),
+    "NOT_SUPPORTED_INSTALLMENT_PLAN_CARD_OR_MERCHANT": (
+        "할부가 지원되지 않는 카드 또는 가맹점 입니다.",
+        "Installments are not supported for this card, merchant or amount.",
+    ),
+    # Browser SDK errors (PublicError codes of the v2 typings).
+    "USER_CANCEL": ("사용자가 취소했습니다.", "The user canceled."),
+    "INVALID_CLIENT_KEY": (
+        "클라이언트 키가 올바르지 않습니다.",
+        "The client key is not valid.",
+    ),
+    "NOT_SUPPORTED_WIDGET_KEY": (
+        "결제위젯 연동 키는 지원하지 않습니다. API 개별 연동 키를 사용하세요.",
+        "Widget keys are not supported here; use an API individual key.",
+    ),
+    "NOT_SUPPORTED_API_INDIVIDUAL_KEY": (
+        "API 개별 연동 키는 지원하지 않습니다. 결제위젯 연동 키를 사용하세요.",
+        "API individual keys are not supported here; use a widget key.",
+    ),
+    "INVALID_METHOD_TRANSACTION": (
+        "이미 다른 요청을 수행하고 있습니다.",
+        "Another request is already in progress.",
+    ),
+    "INVALID_AMOUNT_VALUE": (
+        "결제금액이 올바르지 않습니다.",
+        "The amount is not valid.",
+    ),
+    "INVALID_AMOUNT_CURRENCY": (
+        "잘못된 통화 값입니다.",
+        "The currency is not valid.",
+    ),
+    "INCORRECT_SUCCESS_URL_FORMAT": (
+        "잘못된 successUrl 입니다.",
+        "Invalid successUrl.",
+    ),
+    "INCORRECT_FAIL_URL_FORMAT": ("잘못된 failUrl 입니다.", "Invalid failUrl."),
+    "INVALID_METADATA": (
+        "metadata는 최대 5개의 키-값 쌍이며, 키는 '[', ']'를 쓰지 않는 40자 이하, 값은 2000자 이하여야 합니다.",
+        "metadata: at most 5 keys of up to 40 characters without '[' or ']', values up to 2000 characters.",
+    ),
+    "NEED_MERCHANT_ONE_TOUCH_SETTING": (
+        "가맹점의 원터치 결제 설정이 필요합니다.",
+        "The merchant has not enabled one-touch payment.",
+    ),
+    "NOT_SUPPORTED_PROMISE": (
+        "이 환경에서는 Promise 방식을 지원하지 않습니다. successUrl과 failUrl을 사용하세요.",
+        "Promise mode is not supported here; pass successUrl and failUrl.",
+    ),
+    "NOT_SUPPORTED_METHOD": (
+        "지원하지 않는 결제수단입니다.",
+        "This payment method is not supported.",
+    ),
+    "PAYMENT_REQUEST_ABORTED": (
+        "결제 요청이 중단되었습니다.",
+        "The payment request was aborted.",
+    ),
+    "NO_ACTIVE_PAYMENT_REQUEST": (
+        "진행 중인 결제 요청이 없습니다.",
+        "There is no payment request in progress.",
+    ),
+    "UNKNOWN": ("알 수 없는 오류가 발생했습니다.", "An unknown error occurred."),
+    "SANDBOX_NOT_EMULATED": (
+        "샌드박스에서 지원하지 않는 기능입니다.",
+        "This feature is not emulated by the sandbox.",
+    ),
+    "V1_METHOD_NOT_SUPPORTED": (
+        "v1 SDK에서는 지원하지 않는 메서드입니다.",
+        "This method exists in the v2 SDK only.",
     ),
 }
 

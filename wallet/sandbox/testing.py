@@ -20,6 +20,8 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from . import create_app
 from .catalog import (
+    ANONYMOUS,
+    DEFAULT_FOREIGN_CARD,
     DEFAULT_TEST_ACCOUNT,
     DEFAULT_TEST_CARD,
     DOC_CLIENT_KEY,
@@ -31,7 +33,15 @@ from .control import Sandbox
 from .faults import Fault
 from .webhooks import Delivery
 
-__all__ = ["DEFAULT_TEST_CARD", "TEST_PIN", "SandboxServer", "query_of"]
+__all__ = [
+    "ANONYMOUS",
+    "DEFAULT_FOREIGN_CARD",
+    "DEFAULT_TEST_CARD",
+    "TEST_PIN",
+    "SandboxServer",
+    "WindowRefused",
+    "query_of",
+]
 
 HTTP_TIMEOUT = 10.0
 
@@ -39,6 +49,14 @@ HTTP_TIMEOUT = 10.0
 def query_of(location: str) -> dict[str, str]:
     """The query parameters of a redirect Location as a flat dict."""
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+class WindowRefused(RuntimeError):
+    """The SDK would have thrown `code` (or a hosted page refused the input)."""
+
+    def __init__(self, code: str, message: str = "") -> None:
+        super().__init__(f"{code}: {message}" if message else code)
+        self.code = code
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -147,9 +165,14 @@ class SandboxServer:
         """Successful access-token grants."""
         return self.sandbox.tokens_issued(customer_key, grant_type)
 
-    def create_merchant(self) -> tuple[str, str]:
-        """A new test merchant: (client_key, secret_key)."""
-        return self.sandbox.create_merchant()
+    def create_merchant(self, one_touch: bool = True) -> tuple[str, str]:
+        """A new test merchant: (client_key, secret_key); one_touch=False for
+        NEED_MERCHANT_ONE_TOUCH_SETTING."""
+        return self.sandbox.create_merchant(one_touch)
+
+    def windows(self, customer_key: str | None = None) -> list[dict[str, Any]]:
+        """The SDK calls (windows) made so far, oldest first, with their parameters."""
+        return self.sandbox.windows(customer_key)
 
     def set_webhook_url(self, url: str | None) -> None:
         """Where webhooks go from now on."""
@@ -181,8 +204,127 @@ class SandboxServer:
         )
         if resp.status_code not in (302, 303):
             found = re.search(r"<strong[^>]*>([A-Z_]+)</strong>", resp.text)
-            raise RuntimeError(f"hosted page refused: {found and found.group(1)}")
+            code = found.group(1) if found else "UNKNOWN"
+            raise WindowRefused(code, "the hosted page refused the input")
         return resp.headers["Location"]
+
+    def open_window(
+        self,
+        method: str,
+        customer_key: str,
+        params: dict[str, Any] | None = None,
+        *,
+        redirect_url: str | None = None,
+        client_key: str | None = None,
+        return_url: str | None = None,
+    ) -> dict[str, Any]:
+        """Make an SDK call as the shim does, as a full-page window.
+
+        `method` is e.g. "payment.requestPayment" or "brandpay.requestBillingAuth",
+        `params` its request object; `return_url` is the calling page (where a
+        promise-only window like changePassword goes back). Returns `{id, url,
+        transport, mode, ...}`; raises WindowRefused with the SDK's code.
+        """
+        call = {
+            "method": method,
+            "clientKey": client_key or self.client_key,
+            "customerKey": customer_key,
+            "redirectUrl": redirect_url,
+            "params": params,
+            "returnUrl": return_url,
+            "transport": "page",
+        }
+        resp = self._http.post(
+            self.base_url + "/_hosted/api/windows", json=call, timeout=HTTP_TIMEOUT
+        )
+        data = resp.json()
+        if resp.status_code != 201:
+            raise WindowRefused(data.get("code", "UNKNOWN"), data.get("message", ""))
+        return data  # type: ignore[no-any-return]
+
+    def submit_window(self, window: dict[str, Any], fields: dict[str, Any]) -> str:
+        """GET a window's page (from `open_window`), POST its form with `fields` (as
+        a person fills it: e.g. {"pin": TEST_PIN, "action": "pay"}); return the
+        Location it redirects to, or raise WindowRefused."""
+        path = urlsplit(str(window["url"])).path
+        return self._submit(path, {"window": window["id"]}, fields)
+
+    def billing_auth(
+        self,
+        customer_key: str,
+        redirect_url: str,
+        pin: str = TEST_PIN,
+        cancel: bool = False,
+        client_key: str | None = None,
+    ) -> str:
+        """brandpay.requestBillingAuth(): agree to BILLING (and REGISTER when new)
+        with the PIN; returns redirectUrl?code&customerKey (or the cancel's)."""
+        window = self.open_window(
+            "brandpay.requestBillingAuth",
+            customer_key,
+            redirect_url=redirect_url,
+            client_key=client_key,
+        )
+        fields = {
+            "termsId": [t.id for t in TERMS if t.scope in ("REGISTER", "BILLING")],
+            "pin": pin,
+            "action": "cancel" if cancel else "submit",
+        }
+        return self.submit_window(window, fields)
+
+    def authorize_card_payment(
+        self,
+        customer_key: str,
+        order_id: str,
+        amount: int,
+        order_name: str,
+        success_url: str,
+        fail_url: str,
+        card_number: str | None = None,
+        *,
+        international: bool = False,
+        card: dict[str, Any] | None = None,
+        installment: int | None = None,
+        use_card_point: bool | None = None,
+        cancel: bool = False,
+        client_key: str | None = None,
+        **request: Any,
+    ) -> str:
+        """payment({customerKey}).requestPayment({method: "CARD", ...}) in the card
+        window (international=True: the international window); returns the
+        successUrl/failUrl Location. `customer_key` may be ANONYMOUS; `card` and
+        `request` add CardPaymentRequest fields (e.g. metadata={...})."""
+        options = dict(card or {})
+        if international:
+            options["useInternationalCardOnly"] = True
+        params: dict[str, Any] = {
+            "method": "CARD",
+            "amount": {"currency": "KRW", "value": amount},
+            "orderId": order_id,
+            "orderName": order_name,
+            "successUrl": success_url,
+            "failUrl": fail_url,
+            **request,
+        }
+        if options:
+            params["card"] = options
+        window = self.open_window(
+            "payment.requestPayment", customer_key, params, client_key=client_key
+        )
+        default = DEFAULT_FOREIGN_CARD if international else DEFAULT_TEST_CARD
+        fields: dict[str, Any] = {
+            "cardNumber": card_number or default,
+            "cardExpiry": "12/30",
+            "escrow": "on",
+            "action": "cancel" if cancel else "pay",
+        }
+        if installment is not None:
+            fields["installment"] = str(installment)
+        if use_card_point is not None:
+            fields["pointShown"] = "1"
+            if use_card_point:
+                fields["useCardPoint"] = "on"
+        return self.submit_window(window, fields)
 
     def link_customer(
         self,

@@ -25,6 +25,7 @@ from wallet.toss.types import (
     BrandPayAccount,
     BrandPayCard,
     BrandPayMethods,
+    CashReceiptRequest,
     Payment,
     Terms,
 )
@@ -44,6 +45,10 @@ _TEST_CODE = re.compile(r"[A-Z0-9_]{1,100}")
 _CUSTOMER_KEY = re.compile(r"[A-Za-z0-9\-_=.@]{2,50}")
 _SCOPES = frozenset({"REGISTER", "ACCOUNT", "BILLING", "CARD"})  # contract §5
 _MAX_CANCEL_REASON = 200  # contract §4
+_ORDER_ID = re.compile(r"[A-Za-z0-9_\-=]{6,64}")  # contract §10, v2 typings
+_MAX_ORDER_NAME = 100
+_INSTALLMENT_MONTHS = frozenset({0, *range(2, 13)})  # contract §4: 0 or 2-12
+_INSTALLMENT_MINIMUM = 50000  # contract §4: installments only from 50,000 KRW
 
 # Retry budgets. Each retry of a POST reuses its Idempotency-Key, so Toss answers a
 # replay with the first result instead of acting twice (contract §4).
@@ -86,6 +91,18 @@ def _check_scope(scope: Sequence[str]) -> list[str]:
     if not 1 <= len(values) <= 2 or not set(values) <= _SCOPES:
         raise ValueError(f"scope must be 1-2 of {sorted(_SCOPES)}")
     return values
+
+
+def _check_order_id(value: object) -> str:
+    if not isinstance(value, str) or not _ORDER_ID.fullmatch(value):
+        raise ValueError("order_id must be 6-64 of A-Z a-z 0-9 - _ =")
+    return value
+
+
+def _check_flag(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool")
+    return value
 
 
 def _segment(value: str, name: str) -> str:
@@ -379,19 +396,126 @@ class TossClient:
             "amount": _check_amount(amount),
             "customerKey": _check_customer_key(customer_key),
         }
-        data = self._call(
+        return self._post_payment(
             "confirm_payment",
-            "POST",
             "/v1/brandpay/payments/confirm",
-            auth=self._basic_auth,
-            body=body,
-            idempotency_key=idempotency_key,
-            test_code=test_code,
+            body,
+            idempotency_key,
+            test_code,
+            payment_key=payment_key,
+            order_id=order_id,
         )
-        payment = self._parse("confirm_payment", "POST", Payment.from_json, data)
-        return self._check_same(
-            "confirm_payment", payment, payment_key=payment_key, order_id=order_id
+
+    def confirm_card_payment(
+        self,
+        payment_key: str,
+        order_id: str,
+        amount: int,
+        *,
+        idempotency_key: str,
+        test_code: str | None = None,
+    ) -> Payment:
+        """Confirm a standard or international card window payment (§6.1).
+
+        `POST /v1/payments/confirm` within 10 minutes of the window; the answer is a
+        `type: NORMAL` Payment. BrandPay payments use `confirm_payment` instead.
+        """
+        body = {
+            "paymentKey": _check_text(payment_key, "payment_key", 200),
+            "orderId": _check_text(order_id, "order_id", 64),
+            "amount": _check_amount(amount),
+        }
+        return self._post_payment(
+            "confirm_card_payment",
+            "/v1/payments/confirm",
+            body,
+            idempotency_key,
+            test_code,
+            payment_key=payment_key,
+            order_id=order_id,
         )
+
+    def brandpay_autopay(
+        self,
+        customer_key: str,
+        method_key: str,
+        amount: int,
+        order_id: str,
+        order_name: str,
+        *,
+        idempotency_key: str,
+        card_installment_plan: int | None = None,
+        tax_free_amount: int | None = None,
+        use_card_point: bool | None = None,
+        culture_expense: bool | None = None,
+        cash_receipt: CashReceiptRequest | None = None,
+        customer_email: str | None = None,
+        discount_code: str | None = None,
+        shipping_address: str | None = None,
+        test_code: str | None = None,
+    ) -> Payment:
+        """Charge a saved BrandPay method without the customer (autopay, §4).
+
+        The customer must have a billing agreement (requestBillingAuth); the answer is
+        a DONE `type: BRANDPAY` Payment. Retried only under the same Idempotency-Key,
+        so a retry can never charge twice.
+        """
+        amount = _check_amount(amount)
+        body: dict[str, Any] = {
+            "customerKey": _check_customer_key(customer_key),
+            "methodKey": _check_text(method_key, "method_key", 300),
+            "amount": amount,
+            "orderId": _check_order_id(order_id),
+            "orderName": _check_text(order_name, "order_name", _MAX_ORDER_NAME),
+        }
+        if card_installment_plan is not None:
+            months = card_installment_plan
+            if isinstance(months, bool) or months not in _INSTALLMENT_MONTHS:
+                raise ValueError("card_installment_plan must be 0 or 2-12")
+            if months and amount < _INSTALLMENT_MINIMUM:
+                raise ValueError("installments need an amount of 50,000 KRW or more")
+            body["cardInstallmentPlan"] = months
+        if tax_free_amount is not None:
+            if isinstance(tax_free_amount, bool) or not isinstance(
+                tax_free_amount, int
+            ):
+                raise TypeError("tax_free_amount must be an int of KRW")
+            if not 0 <= tax_free_amount <= amount:
+                raise ValueError("tax_free_amount must be between 0 and the amount")
+            body["taxFreeAmount"] = tax_free_amount
+        if use_card_point is not None:
+            body["useCardPoint"] = _check_flag(use_card_point, "use_card_point")
+        if culture_expense is not None:
+            body["cultureExpense"] = _check_flag(culture_expense, "culture_expense")
+        if cash_receipt is not None:
+            if not isinstance(cash_receipt, CashReceiptRequest):
+                raise TypeError("cash_receipt must be a CashReceiptRequest")
+            body["cashReceipt"] = cash_receipt.to_json()
+        for name, value, limit in (
+            ("customerEmail", customer_email, 100),
+            ("discountCode", discount_code, 100),
+            ("shippingAddress", shipping_address, 500),
+        ):
+            if value is not None:
+                body[name] = _check_text(value, name, limit)
+        # The paymentKey is Toss's to choose: only the orderId can be checked here.
+        return self._post_payment(
+            "brandpay_autopay",
+            "/v1/brandpay/payments",
+            body,
+            idempotency_key,
+            test_code,
+            order_id=order_id,
+        )
+
+    def has_billing_agreement(
+        self, customer_key: str, *, test_code: str | None = None
+    ) -> bool:
+        """Whether the customer agreed to every required BILLING term (autopay's
+        precondition; `brandpay.requestBillingAuth()` records it, contract §5)."""
+        terms = self.get_terms(customer_key, ["BILLING"], test_code=test_code)
+        required = [t for t in terms if t.required]
+        return bool(required) and all(t.agreed for t in required)
 
     def get_payment(self, payment_key: str, *, test_code: str | None = None) -> Payment:
         """Look a payment up by paymentKey (use it to reconcile unknown outcomes)."""
@@ -432,17 +556,14 @@ class TossClient:
         }
         if amount is not None:  # omitted means a full cancel (contract §4)
             body["cancelAmount"] = _check_amount(amount)
-        data = self._call(
+        return self._post_payment(
             "cancel_payment",
-            "POST",
             f"/v1/payments/{_segment(payment_key, 'payment_key')}/cancel",
-            auth=self._basic_auth,
-            body=body,
-            idempotency_key=idempotency_key,
-            test_code=test_code,
+            body,
+            idempotency_key,
+            test_code,
+            payment_key=payment_key,
         )
-        payment = self._parse("cancel_payment", "POST", Payment.from_json, data)
-        return self._check_same("cancel_payment", payment, payment_key=payment_key)
 
     # -- membership (contract §5) -------------------------------------------------
 
@@ -480,17 +601,43 @@ class TossClient:
             raise ValueError("access_token must be a non-empty printable string")
         return f"Bearer {access_token}"
 
+    def _post_payment(
+        self,
+        operation: str,
+        path: str,
+        body: Mapping[str, Any],
+        idempotency_key: str,
+        test_code: str | None,
+        *,
+        payment_key: str | None = None,
+        order_id: str | None = None,
+    ) -> Payment:
+        """POST (Basic) that answers a Payment, checked to be the one asked about."""
+        data = self._call(
+            operation,
+            "POST",
+            path,
+            auth=self._basic_auth,
+            body=body,
+            idempotency_key=idempotency_key,
+            test_code=test_code,
+        )
+        payment = self._parse(operation, "POST", Payment.from_json, data)
+        return self._check_same(
+            operation, payment, payment_key=payment_key, order_id=order_id
+        )
+
     @staticmethod
     def _check_same(
         operation: str,
         payment: Payment,
         *,
-        payment_key: str,
+        payment_key: str | None = None,
         order_id: str | None = None,
     ) -> Payment:
         # contract §4/§10: a reused Idempotency-Key replays the FIRST request's answer,
         # even for another payment. Never report that as this payment's outcome.
-        if payment.payment_key != payment_key or (
+        if (payment_key is not None and payment.payment_key != payment_key) or (
             order_id is not None and payment.order_id != order_id
         ):
             raise TossUnavailableError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -14,9 +15,14 @@ __all__ = [
     "BrandPayAccount",
     "BrandPayCard",
     "BrandPayMethods",
+    "CashReceipt",
+    "CashReceiptRequest",
+    "EasyPay",
     "MethodColor",
     "Payment",
     "PaymentCancel",
+    "PaymentCard",
+    "PaymentTransfer",
     "Terms",
 ]
 
@@ -327,6 +333,159 @@ class PaymentCancel:
 
 
 @dataclass(frozen=True)
+class PaymentCard:
+    """`Payment.card` (§4, §6.1): the number is masked by Toss; approve_no is the
+    card company's approval number (Toss's test mode may print "00000000")."""
+
+    amount: int | None
+    number: str | None
+    issuer_code: str | None
+    acquirer_code: str | None
+    card_type: str | None  # 신용 | 체크 | 기프트
+    owner_type: str | None  # 개인 | 법인
+    installment_plan_months: int
+    is_interest_free: bool
+    approve_no: str | None
+    use_card_point: bool
+    acquire_status: str | None = None
+
+    @classmethod
+    def from_json(cls, data: Any) -> Self:
+        """Parse a `card` object."""
+        d = _obj(data, "card")
+        return cls(
+            amount=_opt_int(d, "amount"),
+            number=_opt_str(d, "number"),
+            issuer_code=_opt_str(d, "issuerCode"),
+            acquirer_code=_opt_str(d, "acquirerCode"),
+            card_type=_opt_str(d, "cardType"),
+            owner_type=_opt_str(d, "ownerType"),
+            installment_plan_months=_opt_int(d, "installmentPlanMonths") or 0,
+            is_interest_free=_bool(d, "isInterestFree"),
+            approve_no=_opt_str(d, "approveNo"),
+            use_card_point=_bool(d, "useCardPoint"),
+            acquire_status=_opt_str(d, "acquireStatus"),
+        )
+
+
+@dataclass(frozen=True)
+class PaymentTransfer:
+    """`Payment.transfer`: a bank-account payment (BrandPay accounts, §4)."""
+
+    bank_code: str | None
+    settlement_status: str | None
+
+    @classmethod
+    def from_json(cls, data: Any) -> Self:
+        """Parse a `transfer` object."""
+        d = _obj(data, "transfer")
+        return cls(
+            bank_code=_opt_str(d, "bankCode"),
+            settlement_status=_opt_str(d, "settlementStatus"),
+        )
+
+
+@dataclass(frozen=True)
+class CashReceipt:
+    """`Payment.cashReceipt`: the receipt issued for an account payment."""
+
+    type: str | None  # 소득공제 | 지출증빙
+    receipt_key: str | None
+    issue_number: str | None
+    receipt_url: str | None
+    amount: int | None
+    tax_free_amount: int | None
+
+    @classmethod
+    def from_json(cls, data: Any) -> Self:
+        """Parse a `cashReceipt` object."""
+        d = _obj(data, "cashReceipt")
+        return cls(
+            type=_opt_str(d, "type"),
+            receipt_key=_opt_str(d, "receiptKey"),
+            issue_number=_opt_str(d, "issueNumber"),
+            receipt_url=_opt_str(d, "receiptUrl"),
+            amount=_opt_int(d, "amount"),
+            tax_free_amount=_opt_int(d, "taxFreeAmount"),
+        )
+
+
+@dataclass(frozen=True)
+class EasyPay:
+    """`Payment.easyPay`: set for easy-pay methods (null for BrandPay cards, §4)."""
+
+    provider: str | None
+    amount: int | None
+    discount_amount: int | None
+
+    @classmethod
+    def from_json(cls, data: Any) -> Self:
+        """Parse an `easyPay` object."""
+        d = _obj(data, "easyPay")
+        return cls(
+            provider=_opt_str(d, "provider"),
+            amount=_opt_int(d, "amount"),
+            discount_amount=_opt_int(d, "discountAmount"),
+        )
+
+
+# v2 typings / autopay: which registration numbers each receipt type takes.
+_RECEIPT_NUMBER_TYPES = {
+    "소득공제": ("MOBILE", "CASH_RECEIPT_CARD"),
+    "지출증빙": ("BUSINESS_REGISTRATION", "CASH_RECEIPT_CARD"),
+}
+
+
+@dataclass(frozen=True)
+class CashReceiptRequest:
+    """A cash receipt to issue with an account payment (autopay `cashReceipt`).
+
+    type 소득공제 (income deduction: a phone or cash-receipt card number) or 지출증빙
+    (expense proof: a business or cash-receipt card number). The number is personal
+    data: repr shows its last four digits only.
+    """
+
+    type: str
+    registration_number: str = field(repr=False)
+    registration_number_type: str
+
+    def __post_init__(self) -> None:
+        kinds = _RECEIPT_NUMBER_TYPES.get(self.type)
+        if kinds is None:
+            raise ValueError("cash receipt type must be 소득공제 or 지출증빙")
+        if self.registration_number_type not in kinds:
+            raise ValueError(f"{self.type} takes a registration number of {kinds}")
+        number = self.registration_number
+        if not (number.isdigit() and 8 <= len(number) <= 20):
+            raise ValueError("registration_number must be 8-20 digits")
+
+    def to_json(self) -> dict[str, str]:
+        """The request object Toss expects."""
+        return {
+            "type": self.type,
+            "registrationNumber": self.registration_number,
+            "registrationNumberType": self.registration_number_type,
+        }
+
+
+def _typed(data: Mapping[str, Any], key: str, parse: Any) -> Any:
+    value = data.get(key)
+    return None if value is None else parse(value)
+
+
+def _metadata(data: Mapping[str, Any]) -> Mapping[str, str] | None:
+    value = data.get("metadata")
+    if value is None:
+        return None
+    d = _obj(value, "metadata")
+    # Toss keeps string values (v2 typings); anything else is shown, not refused, so
+    # an odd metadata never makes a real payment unreadable.
+    return MappingProxyType(
+        {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in d.items()}
+    )
+
+
+@dataclass(frozen=True)
 class Payment:
     """A Toss Payment object (§4); `raw` keeps every field, including `secret`."""
 
@@ -348,6 +507,18 @@ class Payment:
     failure_message: str | None = None
     last_transaction_key: str | None = None
     version: str | None = None
+    # The v2 fields: card details, where the card was issued, what the merchant sent.
+    card_details: PaymentCard | None = field(default=None, compare=False)
+    transfer: PaymentTransfer | None = field(default=None, compare=False)
+    easy_pay: EasyPay | None = field(default=None, compare=False)
+    cash_receipt: CashReceipt | None = field(default=None, compare=False)
+    country: str | None = None
+    metadata: Mapping[str, str] | None = field(default=None, compare=False)
+    supplied_amount: int | None = None
+    vat: int | None = None
+    tax_free_amount: int | None = None
+    culture_expense: bool = False
+    use_escrow: bool = False
     raw: Mapping[str, Any] = field(
         default_factory=lambda: MappingProxyType({}), repr=False, compare=False
     )
@@ -377,8 +548,24 @@ class Payment:
             failure_message=_opt_str(failure, "message") if failure else None,
             last_transaction_key=_opt_str(d, "lastTransactionKey"),
             version=_opt_str(d, "version"),
+            card_details=_typed(d, "card", PaymentCard.from_json),
+            transfer=_typed(d, "transfer", PaymentTransfer.from_json),
+            easy_pay=_typed(d, "easyPay", EasyPay.from_json),
+            cash_receipt=_typed(d, "cashReceipt", CashReceipt.from_json),
+            country=_opt_str(d, "country"),
+            metadata=_metadata(d),
+            supplied_amount=_opt_int(d, "suppliedAmount"),
+            vat=_opt_int(d, "vat"),
+            tax_free_amount=_opt_int(d, "taxFreeAmount"),
+            culture_expense=_bool(d, "cultureExpense"),
+            use_escrow=_bool(d, "useEscrow"),
             raw=MappingProxyType(dict(d)),
         )
+
+    @property
+    def is_normal(self) -> bool:
+        """A standard/international window payment (core confirm), not BrandPay."""
+        return self.type == "NORMAL"
 
     @property
     def canceled_amount(self) -> int:

@@ -1,27 +1,15 @@
 /* Toss BrandPay v1 SDK shim served by the offline sandbox (contract §6).
  * Same interface as https://js.tosspayments.com/v1/brandpay (typings: npm
- * @tosspayments/brandpay__types). Hosted UIs open by top-level navigation. */
+ * @tosspayments/brandpay__types 1.16.1); the official loader loadBrandPay(...,
+ * {src}) loads it. Windows open like v2's (an overlay iframe, the whole page on a
+ * phone), or by top-level navigation with SANDBOX_V1_TRANSPORT "navigate". */
 (function (global) {
   "use strict";
-  var BASE = {{ base|tojson }};
+{% include "_transport.js" %}
+  var BASE = SANDBOX;
   var SCOPE_LABELS = {{ labels|tojson }};
-
-  function BrandPayError(code, message) {
-    var err = new Error(message || code);
-    err.code = code;
-    return err;
-  }
-
-  function query(params) {
-    var parts = [];
-    Object.keys(params).forEach(function (key) {
-      var value = params[key];
-      if (value === undefined || value === null) return;
-      if (typeof value === "object") value = JSON.stringify(value);
-      parts.push(encodeURIComponent(key) + "=" + encodeURIComponent(String(value)));
-    });
-    return parts.join("&");
-  }
+  var TRANSPORT = {{ transport|tojson }};
+  var BrandPayError = SdkError;
 
   function getJson(path, params, method) {
     return fetch(BASE + path + "?" + query(params), { method: method || "GET" })
@@ -50,8 +38,9 @@
       return params;
     }
 
-    // The SDK rejects an unregistered redirectUrl before opening anything.
-    function open(path, extra) {
+    // navigate transport: the SDK rejects an unregistered redirectUrl before
+    // opening anything, then the page goes to the hosted window.
+    function navigate(path, extra) {
       var params = withSession(extra);
       return getJson("/_hosted/api/session", params).then(function (session) {
         params.redirectUrl = session.redirectUrl;
@@ -60,32 +49,46 @@
       });
     }
 
+    function open(method, params, path, extra) {
+      if (TRANSPORT === "navigate") return navigate(path, extra);
+      return openWindow({
+        method: "v1." + method, params: params, clientKey: clientKey,
+        customerKey: customerKey, redirectUrl: options.redirectUrl
+      });
+    }
+
     this.requestPayment = function (params) {
       params = params || {};
+      if (TRANSPORT === "overlay") return open("requestPayment", params);
       if (!params.successUrl || !params.failUrl) {
-        // Only redirect mode is emulated: pages are top-level navigations.
+        // navigate transport: a promise cannot survive leaving the page.
         return Promise.reject(BrandPayError("INVALID_PARAMETERS",
-          "successUrl and failUrl are required in the sandbox (redirect mode)"));
+          "successUrl and failUrl are required with SANDBOX_V1_TRANSPORT=navigate"));
       }
       if (typeof params.amount !== "number" || !params.orderId || !params.orderName) {
         return Promise.reject(BrandPayError("INVALID_PARAMETERS", "amount, orderId, orderName"));
       }
-      return open("/_hosted/pay", {
+      return navigate("/_hosted/pay", {
         amount: params.amount, orderId: params.orderId, orderName: params.orderName,
         successUrl: params.successUrl, failUrl: params.failUrl, methodId: params.methodId,
         taxFreeAmount: params.taxFreeAmount, customerEmail: params.customerEmail,
         cardInstallmentPlan: params.cardInstallmentPlan
       });
     };
+    // Resolves {selectedMethodId, cards, accounts} (AddPaymentMethodResult).
     this.addPaymentMethod = function (methodType) {
-      return open("/_hosted/register", { methodType: methodType || "미선택" });
+      return open("addPaymentMethod", { methodType: methodType || "미선택" },
+        "/_hosted/register", { methodType: methodType || "미선택" });
     };
     this.requestAgreement = function (termScope) {
       var scopes = Array.isArray(termScope) ? termScope : [termScope || "회원가입"];
       var codes = scopes.map(function (s) { return SCOPE_LABELS[s] || s; });
-      return open("/_hosted/register", { mode: "agreement", scope: codes.join(",") });
+      return open("requestAgreement", { scope: scopes },
+        "/_hosted/register", { mode: "agreement", scope: codes.join(",") });
     };
-    this.openSettings = function () { return open("/_hosted/settings", {}); };
+    this.openSettings = function () {
+      return open("openSettings", {}, "/_hosted/settings", {});
+    };
     this.setupPassword = this.openSettings;
     this.setupOneTouchPay = this.openSettings;
     this.setupBiometricAuth = this.openSettings;
