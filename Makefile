@@ -47,9 +47,11 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-nanum >/dev/null) \
 	  || echo "note: chromium not installed; browser tests will be skipped"; }
 
-## make test: the whole suite (SQLite; set WALLET_TEST_DATABASE_URL for PostgreSQL)
+## make test: the whole suite (SQLite; set WALLET_TEST_DATABASE_URL for PostgreSQL),
+## one pytest-xdist worker per core, a test file per worker at a time.
+PYTEST_WORKERS ?= auto
 test: $(STAMP) $(NPM_STAMP) translations browser
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
