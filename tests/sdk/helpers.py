@@ -46,10 +46,17 @@ def overlay_open(page: Any) -> bool:
 
 
 def escape_in_window(page: Any, frame: Any) -> None:
-    """Press Escape inside the window once its script listens (it asks to close)."""
+    """Press Escape inside the window once its script listens (it asks to close).
+
+    Only the key-down goes to the window: it closes the window, and a key-up sent
+    to a frame that is being removed is never acknowledged, so Playwright would wait
+    for it forever. The key-up is sent once the window is gone, to the page.
+    """
     frame.locator("html[data-window-ready]").wait_for(state="attached")
     frame.locator("body").focus()
-    page.keyboard.press("Escape")
+    page.keyboard.down("Escape")
+    page.wait_for_function("(sel) => !document.querySelector(sel)", arg=FRAME)
+    page.keyboard.up("Escape")
 
 
 def register_card(frame: Any, card_number: str = "4330123412341234") -> None:
