@@ -159,6 +159,7 @@ def idempotent(view: View) -> Callable[..., ResponseReturnValue]:
         print_ = merchants.fingerprint(request.method, request.path, parsed)
         record, replay = merchants.begin_idempotent(g.merchant, key, print_)
         if replay:
+            g.api_replay = True  # sent as stored (merchant_api_schemas._Plugin)
             body, status = merchants.stored_response(record)
             return jsonify(body), status, {"Idempotent-Replayed": "true"}
         try:
