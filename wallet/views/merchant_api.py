@@ -2,14 +2,15 @@
 
 Every answer is JSON; every failure has the one shape
 `{"error": {"code": "...", "message": "..."}}` (wallet/errors.py renders it for /api/).
-The OpenAPI document (wallet/views/merchant_api_spec.py) describes exactly these routes.
+Requests and answers are declared once, as pydantic models in merchant_api_schemas.py:
+spectree validates every request with them before the view runs and generates the
+OpenAPI document from them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -18,22 +19,21 @@ from flask import Blueprint, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
+from pydantic import ValidationError
 
 from wallet.errors import ConflictError, WalletError
 from wallet.extensions import csrf, limiter
 from wallet.models._types import iso_z
-from wallet.models.order import MAX_AMOUNT, MAX_ORDER_NAME, MIN_AMOUNT, Order
-from wallet.models.refund_request import REQUEST_STATUSES
+from wallet.models.order import Order
 from wallet.security import DB_INT_MAX
 from wallet.services import merchants, orders, refund_requests, wallet_links
-from wallet.views.merchant_api_spec import SPEC
+from wallet.views import merchant_api_schemas as schemas
+from wallet.views.merchant_api_schemas import api_spec
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # authenticated by API key, never by a browser session
 
 _MAX_BODY = 16 * 1024
-_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
-_PAGE_LIMIT = (1, 100)
 View = Callable[..., tuple[dict[str, Any], int]]
 
 
@@ -75,91 +75,91 @@ def _no_store(response: Any) -> Any:
 # -- input -------------------------------------------------------------------------
 
 
-def _body(allowed: dict[str, type]) -> dict[str, Any]:
-    """The JSON object body, with only known fields of the right JSON types."""
+@bp.before_request
+def _json_object_body() -> None:
+    """POST bodies: at most 16 KB of JSON, and an object (the models check the rest)."""
+    if request.method != "POST":
+        return
     if (request.content_length or 0) > _MAX_BODY:
         raise ApiRequestError(_("The request body is too large."))
     raw = request.get_data(cache=True)
     if len(raw) > _MAX_BODY:
         raise ApiRequestError(_("The request body is too large."))
+    if not raw:
+        return
+    if request.mimetype != "application/json":
+        raise ApiRequestError(_("Send the request body as application/json."))
     try:
-        data = json.loads(raw or b"{}")
+        data = json.loads(raw)
     except (ValueError, RecursionError):
         raise ApiRequestError(_("The request body must be a JSON object.")) from None
     if not isinstance(data, dict):
         raise ApiRequestError(_("The request body must be a JSON object."))
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        raise ApiRequestError(_("Unknown field: %(name)s.", name=str(unknown[0])[:40]))
-    for name, kind in allowed.items():
-        value = data.get(name)
-        if value is None:
-            data.pop(name, None)
-            continue
-        wrong = isinstance(value, bool) if kind is int else False
-        if wrong or not isinstance(value, kind):
-            raise ApiRequestError(
-                _("%(name)s must be a %(kind)s.", name=name, kind=_type_name(kind))
-            )
-    return data
 
 
-def _type_name(kind: type) -> str:
-    return {int: _("whole number"), str: _("string")}.get(kind, kind.__name__)
+def _refuse(
+    _req: Any, _resp: Any, error: Exception | None, _instance: Any, _adapter: Any
+) -> None:
+    """Spectree's hook after validation: a refusal in the API's one error shape."""
+    if isinstance(error, ValidationError):
+        raise ApiRequestError(_explain(error.errors(include_url=False)[0]))
 
 
-def _int_in(data: dict[str, Any], name: str, low: int, high: int) -> int | None:
-    value = data.get(name)
-    if value is not None and not low <= value <= high:
-        raise ApiRequestError(
-            _(
-                "%(name)s must be between %(low)d and %(high)d.",
-                name=name,
-                low=low,
-                high=high,
-            )
+def _explain(error: dict[str, Any]) -> str:
+    """One pydantic error as a sentence naming the field (translated)."""
+    loc = error.get("loc") or ()
+    name = str(loc[-1])[:40] if loc else ""
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if name == "Idempotency-Key":
+        return _("Send an Idempotency-Key header of 1 to 255 visible ASCII characters.")
+    if kind == "missing":
+        return _("%(name)s is required.", name=name)
+    if kind == "extra_forbidden":
+        return _("Unknown field: %(name)s.", name=name)
+    if kind.startswith(("int_", "bool_", "float_")):
+        return _("%(name)s must be a whole number.", name=name)
+    if kind in ("greater_than_equal", "greater_than"):
+        return _("%(name)s must be at least %(limit)s.", name=name, limit=_limit(ctx))
+    if kind in ("less_than_equal", "less_than"):
+        return _("%(name)s must be at most %(limit)s.", name=name, limit=_limit(ctx))
+    if kind == "string_too_long":
+        return _(
+            "%(name)s must be at most %(n)d characters.", name=name, n=ctx["max_length"]
         )
-    return value
-
-
-def _text(data: dict[str, Any], name: str, max_len: int, required: bool) -> str | None:
-    value = data.get(name)
-    if value is None:
-        if required:
-            raise ApiRequestError(_("%(name)s is required.", name=name))
-        return None
-    if not value.strip() or len(value) > max_len or not value.isprintable():
-        raise ApiRequestError(
-            _(
-                "%(name)s must be 1 to %(n)d printable characters.",
-                name=name,
-                n=max_len,
-            )
+    if kind in ("string_too_short", "printable"):
+        return _("%(name)s must be printable text, not blank.", name=name)
+    if kind == "string_pattern_mismatch":
+        return _("%(name)s is not valid; use next_cursor as given.", name=name)
+    if kind == "string_type":
+        return _("%(name)s must be a string.", name=name)
+    if kind == "literal_error":
+        return _(
+            "%(name)s must be one of %(values)s.", name=name, values=ctx["expected"]
         )
-    return value
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return _("The request body must be a JSON object.")
+    return _("%(name)s is not valid.", name=name)
+
+
+def _limit(ctx: dict[str, Any]) -> str:
+    return next(str(v) for k, v in ctx.items() if k in ("ge", "gt", "le", "lt"))
 
 
 def idempotent(view: View) -> Callable[..., ResponseReturnValue]:
-    """POST: same Idempotency-Key + same request → the stored response, once per merchant."""
+    """POST: same Idempotency-Key + same request → the stored response, once per merchant.
+
+    Runs after validation (spectree wraps it): like Stripe, a request refused for its
+    shape is not stored under the key, so the merchant may fix it and retry with it.
+    """
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> ResponseReturnValue:
-        key = request.headers.get("Idempotency-Key", "")
-        if not _IDEMPOTENCY_KEY.fullmatch(key):
-            raise ApiRequestError(
-                _(
-                    "Send an Idempotency-Key header of 1 to 255 visible ASCII characters."
-                )
-            )
-        if (request.content_length or 0) > _MAX_BODY:
-            raise ApiRequestError(_("The request body is too large."))
-        try:
-            parsed = json.loads(request.get_data(cache=True) or b"{}")
-        except (ValueError, RecursionError):
-            parsed = request.get_data(cache=True).decode("latin-1")
+        key = request.context.headers.idempotency_key
+        parsed = json.loads(request.get_data(cache=True) or b"{}")
         print_ = merchants.fingerprint(request.method, request.path, parsed)
         record, replay = merchants.begin_idempotent(g.merchant, key, print_)
         if replay:
+            g.api_replay = True  # sent as stored (merchant_api_schemas._Plugin)
             body, status = merchants.stored_response(record)
             return jsonify(body), status, {"Idempotent-Replayed": "true"}
         try:
@@ -174,6 +174,43 @@ def idempotent(view: View) -> Callable[..., ResponseReturnValue]:
         return jsonify(body), status
 
     return wrapper
+
+
+def _post(
+    body: type[schemas.BaseModel],
+    ok: dict[int, tuple[type[schemas.BaseModel], str]],
+    *errors: int,
+) -> Callable[[View], Callable[..., ResponseReturnValue]]:
+    """A POST route: body and Idempotency-Key validated and documented, then idempotent."""
+
+    def decorate(view: View) -> Callable[..., ResponseReturnValue]:
+        return api_spec.validate(
+            json=body,
+            headers=schemas.IdempotencyHeaders,
+            resp=schemas.answers(ok, *errors),
+            before=_refuse,
+            operation_id=schemas.operation_id(view.__name__),
+        )(idempotent(view))
+
+    return decorate
+
+
+def _get(
+    ok: tuple[type[schemas.BaseModel], str],
+    *errors: int,
+    query: type[schemas.BaseModel] | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A GET route: query validated, answers documented and checked."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        return api_spec.validate(
+            query=query,
+            resp=schemas.answers({200: ok}, *errors),
+            before=_refuse,
+            operation_id=schemas.operation_id(view.__name__),
+        )(view)
+
+    return decorate
 
 
 # -- output -------------------------------------------------------------------------
@@ -234,34 +271,33 @@ def _link_json(token: str) -> dict[str, Any]:
 
 
 @bp.get("/openapi.json")
+@api_spec.validate(
+    resp=schemas.Response("HTTP_200"), security=[], operation_id="getOpenApi"
+)
 def openapi() -> ResponseReturnValue:
-    """The OpenAPI 3.1 document of this API."""
-    return jsonify(SPEC)
+    """This document (OpenAPI 3.1, generated from wallet/views/merchant_api_schemas.py)."""
+    return jsonify(api_spec.spec)
 
 
 @bp.post("/orders")
-@idempotent
+@_post(schemas.NewOrder, {201: (schemas.Order, "The new order.")}, *schemas.WRITE)
 def create_order() -> tuple[dict[str, Any], int]:
-    """Create an order the merchant's customer will pay in the wallet."""
-    data = _body({"amount": int, "order_name": str, "return_url": str})
-    if "amount" not in data:
-        raise ApiRequestError(_("amount is required."))
-    amount = _int_in(data, "amount", MIN_AMOUNT, MAX_AMOUNT)
-    name = _text(data, "order_name", MAX_ORDER_NAME, required=True)
+    """Create an order for a member to pay in the wallet."""
+    data = request.context.json
     order = merchants.create_order(
-        g.merchant, amount or 0, name or "", data.get("return_url")
+        g.merchant, data.amount, data.order_name, data.return_url
     )
     return _order_json(order), 201
 
 
 @bp.get("/orders")
+@_get((schemas.OrderList, "A page of orders."), 400, 401, 429, query=schemas.Page)
 def list_orders() -> ResponseReturnValue:
-    """The merchant's orders, newest first, keyset-paginated."""
-    limit = _page_limit()
-    cursor = request.args.get("cursor")
-    if cursor is not None and orders.decode_cursor(cursor) is None:
+    """The merchant's orders, newest first (keyset pagination)."""
+    query = request.context.query
+    if query.cursor is not None and orders.decode_cursor(query.cursor) is None:
         raise ApiRequestError(_("cursor is not valid; use next_cursor as given."))
-    page = merchants.orders_page(g.merchant, cursor, limit)
+    page = merchants.orders_page(g.merchant, query.cursor, query.limit)
     return_urls = merchants.return_urls_of(page.orders)
     return {
         "data": [_order_json(o, return_urls) for o in page.orders],
@@ -270,52 +306,70 @@ def list_orders() -> ResponseReturnValue:
 
 
 @bp.get("/orders/<order_id>")
+@_get((schemas.Order, "The order."), *schemas.READ)
 def get_order(order_id: str) -> ResponseReturnValue:
-    """One of the merchant's orders."""
+    """One order."""
     return _order_json(merchants.order_of(g.merchant, order_id))
 
 
 @bp.post("/orders/<order_id>/wallet-links")
-@idempotent
+@_post(schemas.NewPayLink, {201: (schemas.WalletLink, "The link.")}, *schemas.WRITE)
 def create_pay_link(order_id: str) -> tuple[dict[str, Any], int]:
-    """A signed, single-use link that lets a member pay this order."""
-    data = _body({"return_url": str, "max_amount": int, "expires_in": int})
+    """A signed single-use wallet link to pay this order."""
+    data = request.context.json
     order = merchants.order_of(g.merchant, order_id)
-    ttl = _int_in(data, "expires_in", 30, current_app.config["WALLET_LINK_TTL"])
-    ceiling = _int_in(data, "max_amount", order.amount, MAX_AMOUNT)
+    ttl = _ttl(data.expires_in)
+    if data.max_amount is not None and data.max_amount < order.amount:
+        raise ApiRequestError(
+            _("max_amount must be at least %(limit)s.", limit=order.amount)
+        )
     if not order.is_payable:
         raise ConflictError(_("This order can no longer be paid."))
     return_url = merchants.checked_return_url(
-        g.merchant, data.get("return_url") or merchants.return_url_of(order)
+        g.merchant, data.return_url or merchants.return_url_of(order)
     )
     if return_url is None:
         raise ApiRequestError(_("return_url is required (the order has none)."))
     token = wallet_links.sign_link(
-        g.merchant, "pay", return_url, order=order, max_amount=ceiling, ttl=ttl
+        g.merchant, "pay", return_url, order=order, max_amount=data.max_amount, ttl=ttl
     )
     return _link_json(token), 201
 
 
 @bp.post("/wallet-links")
-@idempotent
+@_post(
+    schemas.NewManageLink,
+    {201: (schemas.WalletLink, "The link.")},
+    400,
+    401,
+    409,
+    422,
+    429,
+)
 def create_manage_link() -> tuple[dict[str, Any], int]:
-    """A signed link that opens the member's wallet settings."""
-    data = _body({"action": str, "return_url": str, "expires_in": int})
-    if data.get("action") != "manage":
-        raise ApiRequestError(
-            _('action must be "manage" (pay links are made per order).')
-        )
-    ttl = _int_in(data, "expires_in", 30, current_app.config["WALLET_LINK_TTL"])
-    return_url = merchants.checked_return_url(g.merchant, data.get("return_url"))
+    """A signed wallet link to manage payment methods (pay links are made per order)."""
+    data = request.context.json
+    return_url = merchants.checked_return_url(g.merchant, data.return_url)
     if return_url is None:
         raise ApiRequestError(_("return_url is required."))
-    token = wallet_links.sign_link(g.merchant, "manage", return_url, ttl=ttl)
+    token = wallet_links.sign_link(
+        g.merchant, "manage", return_url, ttl=_ttl(data.expires_in)
+    )
     return _link_json(token), 201
 
 
+def _ttl(expires_in: int | None) -> int | None:
+    """The link's lifetime: the schema's range, capped by this portal's WALLET_LINK_TTL."""
+    top = current_app.config["WALLET_LINK_TTL"]
+    if expires_in is not None and expires_in > top:
+        raise ApiRequestError(_("expires_in must be at most %(limit)s.", limit=top))
+    return expires_in
+
+
 @bp.get("/payments/<order_id>")
+@_get((schemas.Payment, "The payment."), *schemas.READ)
 def get_payment(order_id: str) -> ResponseReturnValue:
-    """The payment of one of the merchant's orders (404 until it is paid)."""
+    """The payment of an order (404 until it is paid)."""
     order = merchants.order_of(g.merchant, order_id)
     if order.payment is None:
         raise merchants.NotFoundError(_("This order has no payment yet."))
@@ -323,46 +377,45 @@ def get_payment(order_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/orders/<order_id>/refunds")
-@idempotent
+@_post(
+    schemas.NewRefund,
+    {
+        201: (schemas.Payment, "Refunded; the payment as it is now."),
+        202: (
+            schemas.Payment,
+            "Sent, but Toss's answer was lost; it is finished shortly.",
+        ),
+    },
+    *schemas.WRITE,
+    502,
+)
 def refund(order_id: str) -> tuple[dict[str, Any], int]:
-    """Refund all or part of a paid order."""
-    data = _body({"amount": int, "reason": str})
+    """Refund all (no amount) or part of a paid order."""
+    data = request.context.json
     order = merchants.order_of(g.merchant, order_id)
-    amount = _int_in(data, "amount", 1, MAX_AMOUNT)
-    reason = _text(data, "reason", 200, required=True)
-    order, pending = merchants.refund(g.merchant, order, amount, reason or "")
+    order, pending = merchants.refund(g.merchant, order, data.amount, data.reason)
     return _payment_json(order), 202 if pending else 201
 
 
 # -- refund requests (issue 13, M1) -------------------------------------------------------
 
 
-def _page_limit() -> int:
-    try:
-        limit = int(request.args.get("limit", "20"))
-    except ValueError:
-        raise ApiRequestError(_("limit must be a whole number.")) from None
-    if not _PAGE_LIMIT[0] <= limit <= _PAGE_LIMIT[1]:
-        raise ApiRequestError(_("limit must be between 1 and 100."))
-    return limit
-
-
 @bp.get("/refund-requests")
+@_get(
+    (schemas.RefundRequestList, "A page of requests."),
+    400,
+    401,
+    429,
+    query=schemas.RefundRequestQuery,
+)
 def list_refund_requests() -> ResponseReturnValue:
-    """The merchant's refund requests, newest first (OPEN unless `status` says)."""
-    status = request.args.get("status", "OPEN")
-    if status not in (*REQUEST_STATUSES, "ALL"):
-        raise ApiRequestError(
-            _("status must be one of OPEN, APPROVED, DECLINED or ALL.")
-        )
-    cursor = request.args.get("cursor")
-    if cursor is not None and not (cursor.isascii() and cursor.isdigit()):
-        raise ApiRequestError(_("cursor is not valid; use next_cursor as given."))
+    """Members' refund requests for your orders, newest first (OPEN unless `status`)."""
+    query = request.context.query
     rows, more = refund_requests.list_for_merchant(
         g.merchant,
-        status=None if status == "ALL" else status,
-        before=min(int(cursor[:10]), DB_INT_MAX) if cursor else None,
-        limit=_page_limit(),
+        status=None if query.status == "ALL" else query.status,
+        before=min(int(query.cursor), DB_INT_MAX) if query.cursor else None,
+        limit=query.limit,
     )
     return {
         "data": [refund_requests.as_json(r) for r in rows],
@@ -371,6 +424,7 @@ def list_refund_requests() -> ResponseReturnValue:
 
 
 @bp.get("/refund-requests/<request_id>")
+@_get((schemas.RefundRequest, "The request."), *schemas.READ)
 def get_refund_request(request_id: str) -> ResponseReturnValue:
     """One refund request."""
     return refund_requests.as_json(
@@ -379,24 +433,41 @@ def get_refund_request(request_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/refund-requests/<request_id>/approve")
-@idempotent
+@_post(
+    schemas.ApproveRefundRequest,
+    {
+        201: (schemas.RefundRequest, "Approved and refunded."),
+        202: (
+            schemas.RefundRequest,
+            "Approved; Toss's answer to the refund was lost, it is finished shortly.",
+        ),
+    },
+    *schemas.WRITE,
+    502,
+)
 def approve_refund_request(request_id: str) -> tuple[dict[str, Any], int]:
-    """Approve: refund `amount` (absent = all that remains) of the order."""
-    data = _body({"amount": int})
-    amount = _int_in(data, "amount", 1, MAX_AMOUNT)
+    """Approve: refund all (no amount) or part of the order."""
     refund_request, pending = refund_requests.approve(
-        g.merchant, request_id, amount, f"merchant:{g.merchant.public_id}"
+        g.merchant,
+        request_id,
+        request.context.json.amount,
+        f"merchant:{g.merchant.public_id}",
     )
     return refund_requests.as_json(refund_request), 202 if pending else 201
 
 
 @bp.post("/refund-requests/<request_id>/decline")
-@idempotent
+@_post(
+    schemas.DeclineRefundRequest,
+    {200: (schemas.RefundRequest, "Declined.")},
+    *schemas.WRITE,
+)
 def decline_refund_request(request_id: str) -> tuple[dict[str, Any], int]:
-    """Decline with a reason the member reads on their receipt."""
-    data = _body({"reason": str})
-    reason = _text(data, "reason", 200, required=True)
+    """Decline, with a reason the member reads."""
     refund_request = refund_requests.decline(
-        g.merchant, request_id, reason or "", f"merchant:{g.merchant.public_id}"
+        g.merchant,
+        request_id,
+        request.context.json.reason,
+        f"merchant:{g.merchant.public_id}",
     )
     return refund_requests.as_json(refund_request), 200

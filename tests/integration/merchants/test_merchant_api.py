@@ -178,6 +178,21 @@ def test_api_same_idempotency_key_same_body_replays_one_order(
     assert _order_count(app) == 1
 
 
+def test_api_refused_shape_not_stored_under_key_fixed_retry_201(
+    app: Flask, api: Api
+) -> None:
+    bad = api(
+        "POST", "/orders", json={"amount": "12300", "order_name": "a"}, idem="k-9"
+    )
+    assert (bad.status_code, _error(bad)) == (400, "INVALID_REQUEST")
+    fixed = api(
+        "POST", "/orders", json={"amount": 12300, "order_name": "a"}, idem="k-9"
+    )
+    assert fixed.status_code == 201
+    assert "Idempotent-Replayed" not in fixed.headers
+    assert _order_count(app) == 1
+
+
 def test_api_same_idempotency_key_other_body_422(app: Flask, api: Api) -> None:
     api("POST", "/orders", json={"amount": 12300, "order_name": "a"}, idem="k-1")
     resp = api("POST", "/orders", json={"amount": 99000, "order_name": "a"}, idem="k-1")
