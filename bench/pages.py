@@ -40,6 +40,7 @@ from wallet.models._types import utcnow
 from wallet.models.order import PARTIAL_CANCELED, Order
 
 HISTORY_PAYMENTS = 10_000
+_FACTS = ("member_id", "customer_key", "api_key", "checkout", "receipt")
 MERCHANT_ORDERS = 200
 _REDIRECT = re.compile(r'data-redirect-url="([^"]+)"')
 
@@ -273,13 +274,37 @@ def run(rounds: int, warmup: int = 5) -> dict[str, dict[str, list[float]]]:
     return times
 
 
+def profile(names: list[str], requests: int = 200, top: int = 35) -> None:
+    """cProfile the portal's side of the named pages (cumulative time, top entries)."""
+    import cProfile
+    import pstats
+
+    with world() as w:
+        for page in w.pages:
+            if not any(n in page.name for n in names):
+                continue
+            call = _requester(w, "portal", page)
+            for _ in range(5):
+                _check("portal", page, call())
+            prof = cProfile.Profile()
+            prof.enable()
+            for _ in range(requests):
+                call()
+            prof.disable()
+            print(f"## {page.name}: {requests} requests")
+            pstats.Stats(prof).sort_stats("cumulative").print_stats(top)
+
+
+_ORDER = {p.name: n for n, p in enumerate(page_list({k: "" for k in _FACTS}))}
+
+
 def report(times: dict[str, dict[str, list[float]]]) -> str:
     """Markdown: p50/p95 of both apps per page and the ratios."""
     lines = [
         "| page (in process, ms) | portal p50/p95 | minimal p50/p95 | ratio p50 | ratio p95 |",
         "|---|---:|---:|---:|---:|",
     ]
-    for name, by_app in times.items():
+    for name, by_app in sorted(times.items(), key=lambda kv: _ORDER.get(kv[0], 99)):
         p, m = by_app["portal"], by_app["minimal"]
         pp50, pp95 = statistics.median(p), _pct(p, 0.95)
         mp50, mp95 = statistics.median(m), _pct(m, 0.95)

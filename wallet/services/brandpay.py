@@ -290,7 +290,9 @@ def methods_overview(member: Member) -> MethodsOverview:
     except (TossError, UpstreamError) as exc:
         log.warning("brandpay: methods unavailable for member %s: %r", member.id, exc)
         return MethodsOverview(LINKED, unavailable=True)
-    _cache_count(member.id, methods)
+    if link.method_count != len(methods.all()):
+        # No write on a read when the cached count is already right (issue 16).
+        _cache_count(member.id, methods)
     return MethodsOverview(
         LINKED,
         cards=methods.cards,
@@ -309,7 +311,11 @@ def _gone(member: Member) -> MethodsOverview:
 
 
 def _cache_count(member_id: int, methods: BrandPayMethods) -> None:
-    """Remember how many methods Toss listed, for the wallet home's summary."""
+    """Remember how many methods Toss listed, for the wallet home's summary.
+
+    The methods page calls this only when the count changed, so `methods_synced_at`
+    is when the count was last written, not when the page was last viewed.
+    """
     db.session.execute(
         update(BrandPayLink)
         .where(BrandPayLink.member_id == member_id, BrandPayLink.status == LINKED)

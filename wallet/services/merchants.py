@@ -447,6 +447,7 @@ def add_staff(merchant: Merchant, email: str, actor: str) -> Member:
             )
         )
         db.session.commit()
+        member.forget_staff()
         audit.record(
             actor, "merchant.staff_added", f"merchant:{merchant.id}", member=member.id
         )

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from wallet.errors import NotFoundError, WalletError
 from wallet.extensions import db
@@ -213,7 +213,11 @@ def page(
     cursor: str | None = None,
     limit: int = 20,
 ) -> Page:
-    """Orders newest first by keyset (created_at, id); payments and cancels eager.
+    """Orders newest first by keyset (created_at, id), each with its payment.
+
+    One statement: the payment is joined (1:1), and its cancels are not loaded (no
+    list shows them; `Payment.cancels` would otherwise be selectin-loaded for every
+    row). A caller that reads them gets them lazily.
 
     Filters: a member's, a merchant's, and `statuses` (None = every status).
     """
@@ -242,7 +246,7 @@ def page(
     rows = db.session.scalars(
         query.order_by(Order.created_at.desc(), Order.id.desc())
         .limit(limit + 1)
-        .options(selectinload(Order.payment).selectinload(Payment.cancels))
+        .options(joinedload(Order.payment).lazyload(Payment.cancels))
     ).all()
     more = len(rows) > limit
     rows = rows[:limit]
