@@ -1,11 +1,11 @@
-"""`python -m bench [throughput|growth|races|pages|all]`: see bench/README.md."""
+"""`python -m bench [throughput|growth|races|pages|paired|all]`: see bench/README.md."""
 
 from __future__ import annotations
 
 import argparse
 import time
 
-from bench import growth, pages, races, throughput
+from bench import growth, pages, paired, races, throughput
 
 
 def main() -> None:
@@ -15,7 +15,7 @@ def main() -> None:
         "which",
         nargs="?",
         default="all",
-        choices=("throughput", "growth", "races", "pages", "all"),
+        choices=("throughput", "growth", "races", "pages", "paired", "all"),
     )
     parser.add_argument("--duration", type=float, default=10, help="seconds per target")
     parser.add_argument("--connections", type=int, default=16)
@@ -43,6 +43,8 @@ def main() -> None:
         races.main(args.clients, args.rounds or 3)
     if args.which in ("pages", "all"):
         pages.main(args.rounds or 200)
+    if args.which in ("paired", "all"):
+        paired.main(args.duration, args.connections)
     print(f"# done in {time.monotonic() - started:.0f} s")
 
 
