@@ -97,8 +97,12 @@ def create_order(
     *,
     member: Member | None = None,
     merchant_id: int | None = None,
+    commit: bool = True,
 ) -> Order:
-    """Create a PENDING order with a fresh orderId; amounts are int KRW ≥ the minimum."""
+    """Create a PENDING order with a fresh orderId; amounts are int KRW ≥ the minimum.
+
+    `commit=False`: flushed (the id and orderId are set), the caller commits.
+    """
     if isinstance(amount, bool) or not isinstance(amount, int):
         raise InvalidOrderError(_("The amount must be a whole number of won."))
     if not MIN_AMOUNT <= amount <= MAX_AMOUNT:
@@ -127,7 +131,10 @@ def create_order(
         expires_at=now + timedelta(seconds=current_app.config["ORDER_TTL"]),
     )
     db.session.add(order)
-    db.session.commit()
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()
     return order
 
 

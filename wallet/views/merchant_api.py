@@ -141,7 +141,19 @@ def _text(data: dict[str, Any], name: str, max_len: int, required: bool) -> str 
 
 def idempotent(view: View) -> Callable[..., ResponseReturnValue]:
     """POST: same Idempotency-Key + same request → the stored response, once per merchant."""
+    return _idempotent(view, hold=False)
 
+
+def idempotent_in_one_transaction(view: View) -> Callable[..., ResponseReturnValue]:
+    """`idempotent`, with the key, the view's writes and the answer in one commit.
+
+    For views that only write here (no call to Toss while the transaction is open)
+    and do not commit themselves (issue 16: one commit per API order, not four).
+    """
+    return _idempotent(view, hold=True)
+
+
+def _idempotent(view: View, *, hold: bool) -> Callable[..., ResponseReturnValue]:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> ResponseReturnValue:
         key = request.headers.get("Idempotency-Key", "")
@@ -158,7 +170,7 @@ def idempotent(view: View) -> Callable[..., ResponseReturnValue]:
         except (ValueError, RecursionError):
             parsed = request.get_data(cache=True).decode("latin-1")
         print_ = merchants.fingerprint(request.method, request.path, parsed)
-        record, replay = merchants.begin_idempotent(g.merchant, key, print_)
+        record, replay = merchants.begin_idempotent(g.merchant, key, print_, hold=hold)
         if replay:
             body, status = merchants.stored_response(record)
             return jsonify(body), status, {"Idempotent-Replayed": "true"}
@@ -168,9 +180,9 @@ def idempotent(view: View) -> Callable[..., ResponseReturnValue]:
             body = {"error": {"code": exc.code, "message": exc.message}}
             status = exc.status
         except Exception:
-            merchants.finish_idempotent(record, 500, {})
+            merchants.finish_idempotent(record, 500, {}, held=hold)
             raise
-        merchants.finish_idempotent(record, status, body)
+        merchants.finish_idempotent(record, status, body, held=hold)
         return jsonify(body), status
 
     return wrapper
@@ -240,7 +252,7 @@ def openapi() -> ResponseReturnValue:
 
 
 @bp.post("/orders")
-@idempotent
+@idempotent_in_one_transaction
 def create_order() -> tuple[dict[str, Any], int]:
     """Create an order the merchant's customer will pay in the wallet."""
     data = _body({"amount": int, "order_name": str, "return_url": str})
@@ -249,7 +261,7 @@ def create_order() -> tuple[dict[str, Any], int]:
     amount = _int_in(data, "amount", MIN_AMOUNT, MAX_AMOUNT)
     name = _text(data, "order_name", MAX_ORDER_NAME, required=True)
     order = merchants.create_order(
-        g.merchant, amount or 0, name or "", data.get("return_url")
+        g.merchant, amount or 0, name or "", data.get("return_url"), commit=False
     )
     return _order_json(order), 201
 
