@@ -10,6 +10,7 @@ from babel import Locale
 from babel.dates import DateTimePattern, get_datetime_format
 from babel.support import NullTranslations
 from flask import Flask, current_app, g
+from flask.globals import _cv_app  # Flask 3: the app context's ContextVar
 from flask_babel import format_datetime, get_locale, get_timezone, get_translations
 
 _NAMED_FORMATS = ("full", "long", "medium", "short")
@@ -31,11 +32,13 @@ def _babel() -> tuple[Locale, tzinfo, NullTranslations] | None:
     `force_locale` (mails rendered in the recipient's language) and `refresh()` are
     seen at once. None outside an app context (Flask-Babel's own fallbacks apply).
     """
-    if not g:
+    app_ctx = _cv_app.get(None)  # what `g` resolves to, without LocalProxy per call
+    if app_ctx is None:
         return None
-    ctx = getattr(g, "_flask_babel", None)
+    found = app_ctx.g.__dict__
+    ctx = found.get("_flask_babel")
     locale = getattr(ctx, "babel_locale", None)
-    cached = g.get("_wallet_babel")
+    cached = found.get("_wallet_babel")
     if cached is not None and locale is not None and cached[0] is locale:
         return cached  # type: ignore[no-any-return]
     translations = get_translations()
