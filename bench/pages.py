@@ -274,7 +274,9 @@ def run(rounds: int, warmup: int = 5) -> dict[str, dict[str, list[float]]]:
     return times
 
 
-def profile(names: list[str], requests: int = 200, top: int = 35) -> None:
+def profile(
+    names: list[str], requests: int = 200, top: int = 35, sort: str = "cumulative"
+) -> None:
     """cProfile the portal's side of the named pages (cumulative time, top entries)."""
     import cProfile
     import pstats
@@ -292,7 +294,7 @@ def profile(names: list[str], requests: int = 200, top: int = 35) -> None:
                 call()
             prof.disable()
             print(f"## {page.name}: {requests} requests")
-            pstats.Stats(prof).sort_stats("cumulative").print_stats(top)
+            pstats.Stats(prof).sort_stats(sort).print_stats(top)
 
 
 _ORDER = {p.name: n for n, p in enumerate(page_list({k: "" for k in _FACTS}))}
