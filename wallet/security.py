@@ -21,7 +21,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -381,6 +381,12 @@ def _set_headers(response: Response) -> Response:
     return response
 
 
+# The user loader's statement, built once: the member and "is merchant staff".
+_LOAD_MEMBER = select(Member, is_staff_of_any(Member.id)).where(
+    Member.id == bindparam("member_id")
+)
+
+
 def init_app(app: Flask) -> None:
     """Wire the user loader, session upkeep, headers, proxies and the `int` converter."""
     # Before the blueprints are registered: rules pick their converter when added.
@@ -394,11 +400,7 @@ def init_app(app: Flask) -> None:
         if not sep or not member_id.isdigit() or not epoch.isdigit():
             return None
         # The member and the nav's "is merchant staff" in one statement (issue 16).
-        found = db.session.execute(
-            select(Member, is_staff_of_any(Member.id)).where(
-                Member.id == int(member_id)
-            )
-        ).first()
+        found = db.session.execute(_LOAD_MEMBER, {"member_id": int(member_id)}).first()
         if found is None or found[0].session_epoch != int(epoch):
             return None
         member, is_staff = found
