@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, tzinfo
 from functools import lru_cache
 from typing import Any
 
 from babel import Locale
-from babel.dates import DateTimePattern, get_datetime_format
+from babel.dates import DateTimeFormat, DateTimePattern, get_datetime_format
 from babel.support import NullTranslations
 from flask import Flask, current_app, g
 from flask.globals import _cv_app  # Flask 3: the app context's ContextVar
@@ -49,13 +51,78 @@ def _babel() -> tuple[Locale, tzinfo, NullTranslations] | None:
     return state
 
 
+# Fields whose text depends on one component only: (attribute, its values).
+_ONE_COMPONENT = {
+    "M": ("month", range(1, 13)),
+    "L": ("month", range(1, 13)),
+    "d": ("day", range(1, 32)),
+    "a": ("hour", range(24)),
+    "h": ("hour", range(24)),
+    "H": ("hour", range(24)),
+    "K": ("hour", range(24)),
+    "k": ("hour", range(24)),
+    "m": ("minute", range(60)),
+    "s": ("second", range(60)),
+}
+_FIELD = re.compile(r"%\((\w+)\)s")
+Part = str | Callable[[Any], str]
+
+
+def _sample(attr: str, n: int) -> date | time:
+    if attr in ("month", "day"):
+        return date(2001, n if attr == "month" else 1, n if attr == "day" else 1)
+    return time(**{attr: n})
+
+
+def _compile(pattern: DateTimePattern, locale: Locale) -> list[Part] | None:
+    """The pattern as literals and per-field lookups, each table filled by Babel
+    itself from every value the field can take; None if a field needs more than
+    one component (weekday, zone, ...): Babel then formats it as usual."""
+    parts: list[Part] = []
+    pos = 0
+    for found in _FIELD.finditer(pattern.format):
+        literal = pattern.format[pos : found.start()].replace("%%", "%")
+        if literal:
+            parts.append(literal)
+        pos = found.end()
+        name = found.group(1)
+        if name == "y":
+            parts.append(lambda v: str(v.year))
+            continue
+        if name[0] not in _ONE_COMPONENT:
+            return None
+        attr, values = _ONE_COMPONENT[name[0]]
+        table = {n: DateTimeFormat(_sample(attr, n), locale)[name] for n in values}
+        parts.append(lambda v, t=table, a=attr: t[getattr(v, a)])
+    tail = pattern.format[pos:].replace("%%", "%")
+    if tail:
+        parts.append(tail)
+    return parts
+
+
 @lru_cache(maxsize=32)
 def _named_patterns(
     locale: Locale, fmt: str
-) -> tuple[str, DateTimePattern, DateTimePattern]:
-    """A named format's joining pattern and its time and date patterns (CLDR data)."""
+) -> tuple[str, list[Part] | None, list[Part] | None, DateTimePattern, DateTimePattern]:
+    """A named format's joining pattern and its time and date patterns (CLDR data),
+    compiled where they can be."""
     joined = str(get_datetime_format(fmt, locale=locale)).replace("'", "")
-    return joined, locale.time_formats[fmt], locale.date_formats[fmt]
+    time_pattern, date_pattern = locale.time_formats[fmt], locale.date_formats[fmt]
+    return (
+        joined,
+        _compile(time_pattern, locale),
+        _compile(date_pattern, locale),
+        time_pattern,
+        date_pattern,
+    )
+
+
+def _apply(
+    compiled: list[Part] | None, pattern: DateTimePattern, value: Any, locale: Locale
+) -> str:
+    if compiled is None:
+        return str(pattern.apply(value, locale))
+    return "".join(p if isinstance(p, str) else p(value) for p in compiled)
 
 
 def local_dt(value: datetime | None, fmt: str = "medium") -> str:
@@ -71,16 +138,21 @@ def local_dt(value: datetime | None, fmt: str = "medium") -> str:
     if state is None or fmt not in _NAMED_FORMATS:
         return str(format_datetime(value, fmt))
     locale, zone, _translations = state
-    joined, time_pattern, date_pattern = _named_patterns(locale, fmt)
+    joined, time_parts, date_parts, time_pattern, date_pattern = _named_patterns(
+        locale, fmt
+    )
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     local = value.astimezone(zone)
     if hasattr(zone, "normalize"):  # pytz
         local = zone.normalize(local)
-    day = local.date()
-    return joined.replace(
-        "{0}", time_pattern.apply(local.timetz(), locale, reference_date=day)
-    ).replace("{1}", date_pattern.apply(day, locale))
+    if time_parts is None:  # a zone name needs the date as reference
+        time_text = str(time_pattern.apply(local.timetz(), locale, local.date()))
+    else:
+        time_text = _apply(time_parts, time_pattern, local, locale)
+    return joined.replace("{0}", time_text).replace(
+        "{1}", _apply(date_parts, date_pattern, local.date(), locale)
+    )
 
 
 def _translations() -> NullTranslations:

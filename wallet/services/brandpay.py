@@ -15,7 +15,7 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from wallet.crypto import VaultError
@@ -97,11 +97,13 @@ class LinkFailedError(WalletError):
 # -- link (contract §2) -------------------------------------------------------------
 
 
+_LINK_OF = select(BrandPayLink).where(BrandPayLink.member_id == bindparam("member_id"))
+
+
 def link_of(member: Member) -> BrandPayLink | None:
-    """The member's link row, if they ever linked."""
-    return db.session.scalar(
-        select(BrandPayLink).where(BrandPayLink.member_id == member.id)
-    )
+    """The member's link row, if they ever linked (a statement built once: the nav
+    and the wallet pages ask on every view)."""
+    return db.session.scalar(_LINK_OF, {"member_id": member.id})
 
 
 def start_link_attempt(member: Member) -> LinkAttempt:

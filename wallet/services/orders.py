@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from wallet.errors import NotFoundError, WalletError
@@ -138,11 +138,14 @@ def create_order(
     return order
 
 
+_FIND = select(Order).where(Order.order_id == bindparam("order_id"))  # built once
+
+
 def find(order_id: str) -> Order | None:
     """The order with this orderId, if the id is well-formed and exists."""
     if not isinstance(order_id, str) or not ORDER_ID_RE.match(order_id):
         return None
-    return db.session.scalar(select(Order).where(Order.order_id == order_id))
+    return db.session.scalar(_FIND, {"order_id": order_id})
 
 
 def get_for_member(member: Member, order_id: str) -> Order:
