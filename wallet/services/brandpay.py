@@ -283,6 +283,7 @@ def methods_overview(member: Member) -> MethodsOverview:
             link.status if link else None,
             relink_reason=link.relink_reason if link else None,
         )
+    cached_count = link.method_count  # read now: the token path ends the transaction
     try:
         methods = call_with_token(member, lambda token: toss().get_methods(token))
     except RelinkRequiredError:
@@ -292,7 +293,7 @@ def methods_overview(member: Member) -> MethodsOverview:
     except (TossError, UpstreamError) as exc:
         log.warning("brandpay: methods unavailable for member %s: %r", member.id, exc)
         return MethodsOverview(LINKED, unavailable=True)
-    if link.method_count != len(methods.all()):
+    if cached_count != len(methods.all()):
         # No write on a read when the cached count is already right (issue 16).
         _cache_count(member.id, methods)
     return MethodsOverview(
