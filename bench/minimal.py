@@ -51,6 +51,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    event,
     or_,
     select,
 )
@@ -289,6 +290,13 @@ data-fail-url="{{ base }}/pay/orders/{{ order.order_id }}/fail"></div>
 }
 
 
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
 def create(
     database_url: str,
     sandbox_url: str,
@@ -310,6 +318,11 @@ def create(
     app.add_template_filter(_dt, "dt")
     app.add_template_filter(_krw, "krw")
     db.init_app(app)
+    if database_url.startswith("sqlite"):
+        # The portal's SQLite settings (WAL, synchronous=NORMAL): both apps pay the
+        # same for a commit, so the ratio prices the features, not the journal mode.
+        with app.app_context():
+            event.listen(db.engine, "connect", _sqlite_pragmas)
     login = LoginManager(app)
     http = requests.Session()  # one pooled session for every Toss call
 
