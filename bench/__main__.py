@@ -1,11 +1,11 @@
-"""`python -m bench [throughput|growth|races|pages|paired|all]`: see bench/README.md."""
+"""`python -m bench [throughput|growth|races|pages|paired|sustained|all]`: see bench/README.md."""
 
 from __future__ import annotations
 
 import argparse
 import time
 
-from bench import growth, pages, paired, races, throughput
+from bench import growth, pages, paired, races, sustained, throughput
 
 
 def main() -> None:
@@ -15,7 +15,15 @@ def main() -> None:
         "which",
         nargs="?",
         default="all",
-        choices=("throughput", "growth", "races", "pages", "paired", "all"),
+        choices=(
+            "throughput",
+            "growth",
+            "races",
+            "pages",
+            "paired",
+            "sustained",
+            "all",
+        ),
     )
     parser.add_argument("--duration", type=float, default=10, help="seconds per target")
     parser.add_argument("--connections", type=int, default=16)
@@ -24,6 +32,9 @@ def main() -> None:
         default=None,
         help="payments for the growth bench, e.g. 10000,100000,1000000 "
         "(default: up to 1M on PostgreSQL, up to 100k on SQLite)",
+    )
+    parser.add_argument(
+        "--minutes", type=float, default=5, help="sustained: minutes at 80%% of peak"
     )
     parser.add_argument("--samples", type=int, default=30, help="requests per page")
     parser.add_argument(
@@ -45,6 +56,8 @@ def main() -> None:
         pages.main(args.rounds or 200)
     if args.which in ("paired", "all"):
         paired.main(args.duration, args.connections)
+    if args.which == "sustained":  # minutes long: never part of "all"
+        sustained.main(args.minutes, args.connections)
     print(f"# done in {time.monotonic() - started:.0f} s")
 
 
