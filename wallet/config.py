@@ -35,6 +35,11 @@ class Config:
     DATABASE_URL: str | None = None  # None → SQLite file under instance/
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
+    # SQLite only: write-ahead log with synchronous=NORMAL (bench/README.md, issue 16).
+    # Readers no longer wait for the writer and a commit is no longer an fsync; an
+    # OS crash or power loss may lose the last commits (never corrupts the file), a
+    # crash of the portal itself loses nothing.
+    SQLITE_WAL = True
 
     VAULT_KEYS: str | None = (
         None  # "kid:base64key,..." primary first (wallet/crypto.py)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, request
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -11,7 +13,7 @@ from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 
 
@@ -59,9 +61,23 @@ def select_timezone() -> str:
     return "Asia/Seoul"
 
 
+def _sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
 def init_app(app: Flask) -> None:
     """Bind every extension to the app."""
     db.init_app(app)
+    if app.config.get("SQLITE_WAL") and str(
+        app.config["SQLALCHEMY_DATABASE_URI"]
+    ).startswith("sqlite:///"):
+        with app.app_context():
+            event.listen(db.engine, "connect", _sqlite_wal)
     migrate.init_app(app, db, directory=str(app.config["MIGRATIONS_DIR"]))
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

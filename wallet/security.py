@@ -21,11 +21,13 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
+from sqlalchemy import bindparam, select
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from wallet.extensions import db, login_manager
 from wallet.models import Member
+from wallet.models.member import is_staff_of_any
 
 F = TypeVar("F", bound=Callable[..., Any])
 HANDLE_SESSION_KEY = "_sh"  # this session's device handle (services/sessions.py)
@@ -379,6 +381,12 @@ def _set_headers(response: Response) -> Response:
     return response
 
 
+# The user loader's statement, built once: the member and "is merchant staff".
+_LOAD_MEMBER = select(Member, is_staff_of_any(Member.id)).where(
+    Member.id == bindparam("member_id")
+)
+
+
 def init_app(app: Flask) -> None:
     """Wire the user loader, session upkeep, headers, proxies and the `int` converter."""
     # Before the blueprints are registered: rules pick their converter when added.
@@ -391,10 +399,13 @@ def init_app(app: Flask) -> None:
         member_id, sep, epoch = user_id.partition(":")
         if not sep or not member_id.isdigit() or not epoch.isdigit():
             return None
-        member = db.session.get(Member, int(member_id))
-        if member is None or member.session_epoch != int(epoch):
+        # The member and the nav's "is merchant staff" in one statement (issue 16).
+        found = db.session.execute(_LOAD_MEMBER, {"member_id": int(member_id)}).first()
+        if found is None or found[0].session_epoch != int(epoch):
             return None
-        return member
+        member, is_staff = found
+        member.remember_staff(is_staff)
+        return member  # type: ignore[no-any-return]
 
     app.before_request(_touch_session)
     app.after_request(_set_headers)

@@ -23,7 +23,7 @@ from typing import Any
 from flask import Flask
 from flask_session.base import ServerSideSession, ServerSideSessionInterface
 from flask_session.redis import RedisSessionInterface
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -44,6 +44,11 @@ class _HashedStoreIds:
         return self.key_prefix + digest
 
 
+_READ_SESSION = select(WebSession.data, WebSession.expiry).where(
+    WebSession.session_id == bindparam("sid")
+)
+
+
 class DatabaseSessionInterface(_HashedStoreIds, ServerSideSessionInterface):
     """Flask-Session storage in the `web_sessions` table (SQLite or PostgreSQL)."""
 
@@ -52,12 +57,10 @@ class DatabaseSessionInterface(_HashedStoreIds, ServerSideSessionInterface):
     )
 
     def _retrieve_session_data(self, store_id: str) -> dict[str, Any] | None:
-        with Session(db.engine) as store:
-            row = store.execute(
-                select(WebSession.data, WebSession.expiry).where(
-                    WebSession.session_id == store_id
-                )
-            ).first()
+        # Every request reads this: one Core statement built once (issue 16), on a
+        # pooled connection of its own (no ORM session to set up and close).
+        with db.engine.connect() as conn:
+            row = conn.execute(_READ_SESSION, {"sid": store_id}).first()
         if row is None or row.expiry <= utcnow():
             return None
         return self.serializer.decode(row.data)  # type: ignore[union-attr]

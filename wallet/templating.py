@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, tzinfo
+from functools import lru_cache
 from typing import Any
 
-from flask import Flask, current_app
-from flask_babel import format_datetime, get_locale
+from babel import Locale
+from babel.dates import DateTimeFormat, DateTimePattern, get_datetime_format
+from babel.support import NullTranslations
+from flask import Flask, current_app, g
+from flask.globals import _cv_app  # Flask 3: the app context's ContextVar
+from flask_babel import format_datetime, get_locale, get_timezone, get_translations
+
+_NAMED_FORMATS = ("full", "long", "medium", "short")
 
 
 def krw(amount: int | None) -> str:
@@ -17,17 +26,153 @@ def krw(amount: int | None) -> str:
     return f"{sign}₩{abs(int(amount)):,}"
 
 
+def _babel() -> tuple[Locale, tzinfo, NullTranslations] | None:
+    """This request's locale, time zone and catalogue, looked up once (issue 16).
+
+    Flask-Babel looks all three up again on every `_()` and every date. The cache is
+    keyed on the very Locale object Flask-Babel holds for the context, so
+    `force_locale` (mails rendered in the recipient's language) and `refresh()` are
+    seen at once. None outside an app context (Flask-Babel's own fallbacks apply).
+    """
+    app_ctx = _cv_app.get(None)  # what `g` resolves to, without LocalProxy per call
+    if app_ctx is None:
+        return None
+    found = app_ctx.g.__dict__
+    ctx = found.get("_flask_babel")
+    locale = getattr(ctx, "babel_locale", None)
+    cached = found.get("_wallet_babel")
+    if cached is not None and locale is not None and cached[0] is locale:
+        return cached  # type: ignore[no-any-return]
+    translations = get_translations()
+    state = (get_locale(), get_timezone(), translations)
+    if state[0] is None:
+        return None
+    g._wallet_babel = state
+    return state
+
+
+# Fields whose text depends on one component only: (attribute, its values).
+_ONE_COMPONENT = {
+    "M": ("month", range(1, 13)),
+    "L": ("month", range(1, 13)),
+    "d": ("day", range(1, 32)),
+    "a": ("hour", range(24)),
+    "h": ("hour", range(24)),
+    "H": ("hour", range(24)),
+    "K": ("hour", range(24)),
+    "k": ("hour", range(24)),
+    "m": ("minute", range(60)),
+    "s": ("second", range(60)),
+}
+_FIELD = re.compile(r"%\((\w+)\)s")
+Part = str | Callable[[Any], str]
+
+
+def _sample(attr: str, n: int) -> date | time:
+    if attr in ("month", "day"):
+        return date(2001, n if attr == "month" else 1, n if attr == "day" else 1)
+    return time(**{attr: n})
+
+
+def _compile(pattern: DateTimePattern, locale: Locale) -> list[Part] | None:
+    """The pattern as literals and per-field lookups, each table filled by Babel
+    itself from every value the field can take; None if a field needs more than
+    one component (weekday, zone, ...): Babel then formats it as usual."""
+    parts: list[Part] = []
+    pos = 0
+    for found in _FIELD.finditer(pattern.format):
+        literal = pattern.format[pos : found.start()].replace("%%", "%")
+        if literal:
+            parts.append(literal)
+        pos = found.end()
+        name = found.group(1)
+        if name == "y":
+            parts.append(lambda v: str(v.year))
+            continue
+        if name[0] not in _ONE_COMPONENT:
+            return None
+        attr, values = _ONE_COMPONENT[name[0]]
+        table = {n: DateTimeFormat(_sample(attr, n), locale)[name] for n in values}
+        parts.append(lambda v, t=table, a=attr: t[getattr(v, a)])
+    tail = pattern.format[pos:].replace("%%", "%")
+    if tail:
+        parts.append(tail)
+    return parts
+
+
+@lru_cache(maxsize=32)
+def _named_patterns(
+    locale: Locale, fmt: str
+) -> tuple[str, list[Part] | None, list[Part] | None, DateTimePattern, DateTimePattern]:
+    """A named format's joining pattern and its time and date patterns (CLDR data),
+    compiled where they can be."""
+    joined = str(get_datetime_format(fmt, locale=locale)).replace("'", "")
+    time_pattern, date_pattern = locale.time_formats[fmt], locale.date_formats[fmt]
+    return (
+        joined,
+        _compile(time_pattern, locale),
+        _compile(date_pattern, locale),
+        time_pattern,
+        date_pattern,
+    )
+
+
+def _apply(
+    compiled: list[Part] | None, pattern: DateTimePattern, value: Any, locale: Locale
+) -> str:
+    if compiled is None:
+        return str(pattern.apply(value, locale))
+    return "".join(p if isinstance(p, str) else p(value) for p in compiled)
+
+
 def local_dt(value: datetime | None, fmt: str = "medium") -> str:
-    """A datetime in the member's locale, in Korea's time zone."""
+    """A datetime in the member's locale, in Korea's time zone.
+
+    The same text as `flask_babel.format_datetime` (tests/unit/test_templating.py
+    compares them), without its per-call locale, zone and pattern lookups: the
+    patterns are built once per locale and format, as babel.dates does inline.
+    """
     if value is None:
         return "—"
-    return str(format_datetime(value, fmt))
+    state = _babel()
+    if state is None or fmt not in _NAMED_FORMATS:
+        return str(format_datetime(value, fmt))
+    locale, zone, _translations = state
+    joined, time_parts, date_parts, time_pattern, date_pattern = _named_patterns(
+        locale, fmt
+    )
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    local = value.astimezone(zone)
+    if hasattr(zone, "normalize"):  # pytz
+        local = zone.normalize(local)
+    if time_parts is None:  # a zone name needs the date as reference
+        time_text = str(time_pattern.apply(local.timetz(), locale, local.date()))
+    else:
+        time_text = _apply(time_parts, time_pattern, local, locale)
+    return joined.replace("{0}", time_text).replace(
+        "{1}", _apply(date_parts, date_pattern, local.date(), locale)
+    )
+
+
+def _translations() -> NullTranslations:
+    state = _babel()
+    return state[2] if state is not None else get_translations()
 
 
 def init_app(app: Flask) -> None:
     """Register filters and globals."""
     app.add_template_filter(krw, "krw")
     app.add_template_filter(local_dt, "dt")
+    # Flask-Babel's template callables look the catalogue up on every `_()`; these
+    # take it from `_babel()` (same strings, same autoescaping: Jinja wraps them).
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+    )
 
     def has_endpoint(name: str) -> bool:
         return name in app.view_functions

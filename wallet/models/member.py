@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import datetime
+from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, Index, Integer, String
+from sqlalchemy import CheckConstraint, Exists, Index, Integer, String, exists, select
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -18,6 +19,14 @@ from wallet.models._types import UTCDateTime, utcnow
 # newline through `.match`).
 CUSTOMER_KEY_RE = re.compile(r"^[A-Za-z0-9\-_=.@]{2,50}\Z")
 ROLES = ("member", "admin")
+_STAFF_FLAG = "_wallet_is_staff"  # a plain attribute, not a column
+
+
+def is_staff_of_any(member_id: Any) -> Exists:
+    """EXISTS (a merchant_members row for this member): the Merchant nav item."""
+    from wallet.models.merchant import merchant_members
+
+    return exists().where(merchant_members.c.member_id == member_id)
 
 
 def new_customer_key() -> str:
@@ -69,13 +78,26 @@ class Member(UserMixin, db.Model):  # type: ignore[name-defined,misc]
 
     @property
     def is_merchant(self) -> bool:
-        """Whether the member is staff of any merchant (shows the Merchant nav item)."""
-        from wallet.models.merchant import merchant_members
+        """Whether the member is staff of any merchant (shows the Merchant nav item).
 
-        found = db.session.execute(
-            merchant_members.select().where(merchant_members.c.member_id == self.id)
-        ).first()
-        return found is not None
+        The user loader reads it with the member in one statement (`is_staff_of_any`,
+        security.py) and leaves it on the instance for this request; otherwise (or
+        after `forget_staff`) it is asked here.
+        """
+        known = self.__dict__.get(_STAFF_FLAG)
+        if known is not None:
+            return bool(known)
+        found = db.session.scalar(select(is_staff_of_any(self.id)))
+        self.__dict__[_STAFF_FLAG] = bool(found)
+        return bool(found)
+
+    def remember_staff(self, is_staff: bool) -> None:
+        """Record what the user loader read (nothing is written)."""
+        self.__dict__[_STAFF_FLAG] = bool(is_staff)
+
+    def forget_staff(self) -> None:
+        """Staff rows changed in this request: ask again when next needed."""
+        self.__dict__.pop(_STAFF_FLAG, None)
 
     def set_password(self, password: str) -> None:
         """Hash with scrypt (werkzeug's default KDF)."""

@@ -15,7 +15,7 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from wallet.crypto import VaultError
@@ -97,11 +97,13 @@ class LinkFailedError(WalletError):
 # -- link (contract §2) -------------------------------------------------------------
 
 
+_LINK_OF = select(BrandPayLink).where(BrandPayLink.member_id == bindparam("member_id"))
+
+
 def link_of(member: Member) -> BrandPayLink | None:
-    """The member's link row, if they ever linked."""
-    return db.session.scalar(
-        select(BrandPayLink).where(BrandPayLink.member_id == member.id)
-    )
+    """The member's link row, if they ever linked (a statement built once: the nav
+    and the wallet pages ask on every view)."""
+    return db.session.scalar(_LINK_OF, {"member_id": member.id})
 
 
 def start_link_attempt(member: Member) -> LinkAttempt:
@@ -281,6 +283,7 @@ def methods_overview(member: Member) -> MethodsOverview:
             link.status if link else None,
             relink_reason=link.relink_reason if link else None,
         )
+    cached_count = link.method_count  # read now: the token path ends the transaction
     try:
         methods = call_with_token(member, lambda token: toss().get_methods(token))
     except RelinkRequiredError:
@@ -290,7 +293,9 @@ def methods_overview(member: Member) -> MethodsOverview:
     except (TossError, UpstreamError) as exc:
         log.warning("brandpay: methods unavailable for member %s: %r", member.id, exc)
         return MethodsOverview(LINKED, unavailable=True)
-    _cache_count(member.id, methods)
+    if cached_count != len(methods.all()):
+        # No write on a read when the cached count is already right (issue 16).
+        _cache_count(member.id, methods)
     return MethodsOverview(
         LINKED,
         cards=methods.cards,
@@ -309,7 +314,11 @@ def _gone(member: Member) -> MethodsOverview:
 
 
 def _cache_count(member_id: int, methods: BrandPayMethods) -> None:
-    """Remember how many methods Toss listed, for the wallet home's summary."""
+    """Remember how many methods Toss listed, for the wallet home's summary.
+
+    The methods page calls this only when the count changed, so `methods_synced_at`
+    is when the count was last written, not when the page was last viewed.
+    """
     db.session.execute(
         update(BrandPayLink)
         .where(BrandPayLink.member_id == member_id, BrandPayLink.status == LINKED)

@@ -16,6 +16,7 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 
 from wallet import outbound
@@ -447,6 +448,7 @@ def add_staff(merchant: Merchant, email: str, actor: str) -> Member:
             )
         )
         db.session.commit()
+        member.forget_staff()
         audit.record(
             actor, "merchant.staff_added", f"merchant:{merchant.id}", member=member.id
         )
@@ -508,13 +510,23 @@ def fingerprint(method: str, path: str, body: object) -> str:
 
 
 def begin_idempotent(
-    merchant: Merchant, key: str, print_: str
+    merchant: Merchant, key: str, print_: str, *, hold: bool = False
 ) -> tuple[ApiIdempotencyKey, bool]:
-    """Reserve `key` for this request; (record, True) if a stored response should replay."""
+    """Reserve `key` for this request; (record, True) if a stored response should replay.
+
+    `hold`: the reservation is only flushed, and commits with the request's own work
+    and its stored answer in one transaction (`finish_idempotent(held=True)`). A
+    parallel request with the same key waits on the unique key until then, and
+    replays the answer; nothing is left half-done if the process dies in between.
+    Only for requests that call no one else (Toss) while the transaction is open.
+    """
     record = ApiIdempotencyKey(merchant_id=merchant.id, key=key, fingerprint=print_)
     db.session.add(record)
     try:
-        db.session.commit()
+        if hold:
+            db.session.flush()
+        else:
+            db.session.commit()
         return record, False
     except IntegrityError:
         db.session.rollback()
@@ -563,21 +575,53 @@ def _answer_aad(record: ApiIdempotencyKey) -> str:
     return f"merchant:{record.merchant_id}:idempotency:{record.key}"
 
 
+def _storable(status: int) -> bool:
+    """Whether an answer is final (replayed) rather than worth running again."""
+    return status < 500 and status not in (202, 409, 429)
+
+
+def _sealed(record: ApiIdempotencyKey, body: dict[str, Any]) -> str:
+    return vault().encrypt(
+        json.dumps(body, ensure_ascii=False), aad=_answer_aad(record)
+    )
+
+
 def finish_idempotent(
-    record: ApiIdempotencyKey, status: int, body: dict[str, Any]
+    record: ApiIdempotencyKey,
+    status: int,
+    body: dict[str, Any],
+    *,
+    held: bool = False,
 ) -> None:
     """Store the response to replay, or free the key when the outcome may change.
 
     Stored encrypted with the vault (issue 13 L4): an answer can hold a wallet-link
     token, which must not sit in a plaintext column.
+
+    `held` (from `begin_idempotent(hold=True)`): a success commits the request's work
+    and the answer together; anything else rolls the request's work back and is then
+    recorded as without `hold`.
     """
+    if held and _storable(status) and status < 400:
+        record.status_code = status
+        record.response_body = _sealed(record, body)
+        db.session.commit()
+        return
+    if held:
+        merchant_id, key, print_ = record.merchant_id, record.key, record.fingerprint
+        db.session.rollback()  # the reservation goes with the request's own work...
+        if not sa_inspect(record).persistent:  # ...unless it was a committed takeover
+            merchant = db.session.get(Merchant, merchant_id)
+            if not _storable(status) or merchant is None:
+                return  # nothing reserved any more: a retry with this key runs again
+            record, replay = begin_idempotent(merchant, key, print_)
+            if replay:  # a parallel request with this key answered meanwhile
+                return
     db.session.rollback()  # whatever the request left behind is not ours to commit
     record = db.session.merge(record)
-    if status < 500 and status not in (202, 409, 429):
+    if _storable(status):
         record.status_code = status
-        record.response_body = vault().encrypt(
-            json.dumps(body, ensure_ascii=False), aad=_answer_aad(record)
-        )
+        record.response_body = _sealed(record, body)
     else:
         db.session.delete(record)  # transient: a retry with the same key runs again
     db.session.commit()
@@ -619,15 +663,29 @@ def checked_return_url(merchant: Merchant, url: str | None) -> str | None:
 
 
 def create_order(
-    merchant: Merchant, amount: int, order_name: str, return_url: str | None
+    merchant: Merchant,
+    amount: int,
+    order_name: str,
+    return_url: str | None,
+    *,
+    commit: bool = True,
 ) -> Order:
-    """An order owned by the merchant, with its (allow-listed) return URL."""
+    """An order owned by the merchant, with its (allow-listed) return URL.
+
+    `commit=False`: flushed only; the caller commits (the API commits the order and
+    its stored idempotent answer together).
+    """
     from wallet.services import orders
 
     return_url = checked_return_url(merchant, return_url)
-    order = orders.create_order(amount, order_name, merchant_id=merchant.id)
+    order = orders.create_order(
+        amount, order_name, merchant_id=merchant.id, commit=False
+    )
     db.session.add(MerchantOrder(order_pk=order.id, return_url=return_url))
-    db.session.commit()
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()
     return order
 
 

@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.orm import joinedload
 
 from wallet.errors import NotFoundError, WalletError
 from wallet.extensions import db
@@ -97,8 +97,12 @@ def create_order(
     *,
     member: Member | None = None,
     merchant_id: int | None = None,
+    commit: bool = True,
 ) -> Order:
-    """Create a PENDING order with a fresh orderId; amounts are int KRW ≥ the minimum."""
+    """Create a PENDING order with a fresh orderId; amounts are int KRW ≥ the minimum.
+
+    `commit=False`: flushed (the id and orderId are set), the caller commits.
+    """
     if isinstance(amount, bool) or not isinstance(amount, int):
         raise InvalidOrderError(_("The amount must be a whole number of won."))
     if not MIN_AMOUNT <= amount <= MAX_AMOUNT:
@@ -127,15 +131,21 @@ def create_order(
         expires_at=now + timedelta(seconds=current_app.config["ORDER_TTL"]),
     )
     db.session.add(order)
-    db.session.commit()
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()
     return order
+
+
+_FIND = select(Order).where(Order.order_id == bindparam("order_id"))  # built once
 
 
 def find(order_id: str) -> Order | None:
     """The order with this orderId, if the id is well-formed and exists."""
     if not isinstance(order_id, str) or not ORDER_ID_RE.match(order_id):
         return None
-    return db.session.scalar(select(Order).where(Order.order_id == order_id))
+    return db.session.scalar(_FIND, {"order_id": order_id})
 
 
 def get_for_member(member: Member, order_id: str) -> Order:
@@ -213,7 +223,11 @@ def page(
     cursor: str | None = None,
     limit: int = 20,
 ) -> Page:
-    """Orders newest first by keyset (created_at, id); payments and cancels eager.
+    """Orders newest first by keyset (created_at, id), each with its payment.
+
+    One statement: the payment is joined (1:1), and its cancels are not loaded (no
+    list shows them; `Payment.cancels` would otherwise be selectin-loaded for every
+    row). A caller that reads them gets them lazily.
 
     Filters: a member's, a merchant's, and `statuses` (None = every status).
     """
@@ -242,7 +256,7 @@ def page(
     rows = db.session.scalars(
         query.order_by(Order.created_at.desc(), Order.id.desc())
         .limit(limit + 1)
-        .options(selectinload(Order.payment).selectinload(Payment.cancels))
+        .options(joinedload(Order.payment).lazyload(Payment.cancels))
     ).all()
     more = len(rows) > limit
     rows = rows[:limit]

@@ -145,11 +145,14 @@ def _limit(ctx: dict[str, Any]) -> str:
     return next(str(v) for k, v in ctx.items() if k in ("ge", "gt", "le", "lt"))
 
 
-def idempotent(view: View) -> Callable[..., ResponseReturnValue]:
+def idempotent(view: View, *, hold: bool = False) -> Callable[..., ResponseReturnValue]:
     """POST: same Idempotency-Key + same request → the stored response, once per merchant.
 
     Runs after validation (spectree wraps it): like Stripe, a request refused for its
     shape is not stored under the key, so the merchant may fix it and retry with it.
+    `hold`: the key, the view's writes and the answer in one commit, for views that
+    only write here (no call to Toss while the transaction is open) and do not commit
+    themselves (issue 16: one commit per API order, not four).
     """
 
     @wraps(view)
@@ -157,7 +160,7 @@ def idempotent(view: View) -> Callable[..., ResponseReturnValue]:
         key = request.context.headers.idempotency_key
         parsed = json.loads(request.get_data(cache=True) or b"{}")
         print_ = merchants.fingerprint(request.method, request.path, parsed)
-        record, replay = merchants.begin_idempotent(g.merchant, key, print_)
+        record, replay = merchants.begin_idempotent(g.merchant, key, print_, hold=hold)
         if replay:
             g.api_replay = True  # sent as stored (merchant_api_schemas._Plugin)
             body, status = merchants.stored_response(record)
@@ -168,9 +171,9 @@ def idempotent(view: View) -> Callable[..., ResponseReturnValue]:
             body = {"error": {"code": exc.code, "message": exc.message}}
             status = exc.status
         except Exception:
-            merchants.finish_idempotent(record, 500, {})
+            merchants.finish_idempotent(record, 500, {}, held=hold)
             raise
-        merchants.finish_idempotent(record, status, body)
+        merchants.finish_idempotent(record, status, body, held=hold)
         return jsonify(body), status
 
     return wrapper
@@ -180,6 +183,7 @@ def _post(
     body: type[schemas.BaseModel],
     ok: dict[int, tuple[type[schemas.BaseModel], str]],
     *errors: int,
+    hold: bool = False,
 ) -> Callable[[View], Callable[..., ResponseReturnValue]]:
     """A POST route: body and Idempotency-Key validated and documented, then idempotent."""
 
@@ -190,7 +194,7 @@ def _post(
             resp=schemas.answers(ok, *errors),
             before=_refuse,
             operation_id=schemas.operation_id(view.__name__),
-        )(idempotent(view))
+        )(idempotent(view, hold=hold))
 
     return decorate
 
@@ -280,12 +284,17 @@ def openapi() -> ResponseReturnValue:
 
 
 @bp.post("/orders")
-@_post(schemas.NewOrder, {201: (schemas.Order, "The new order.")}, *schemas.WRITE)
+@_post(
+    schemas.NewOrder,
+    {201: (schemas.Order, "The new order.")},
+    *schemas.WRITE,
+    hold=True,
+)
 def create_order() -> tuple[dict[str, Any], int]:
     """Create an order for a member to pay in the wallet."""
     data = request.context.json
     order = merchants.create_order(
-        g.merchant, data.amount, data.order_name, data.return_url
+        g.merchant, data.amount, data.order_name, data.return_url, commit=False
     )
     return _order_json(order), 201
 

@@ -1,0 +1,64 @@
+"""Template dates and `_()` looked up once per request (issue 16): same text as
+Flask-Babel's own, and the language follows `force_locale` and `refresh()`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import flask_babel
+import pytest
+from flask import Flask, render_template_string
+
+from wallet.templating import local_dt
+
+INSTANTS = [
+    datetime(2026, 1, 1, 0, 0, 0, tzinfo=UTC),
+    datetime(2026, 3, 8, 14, 59, 59, 999_999, tzinfo=UTC),  # 23:59:59 in Seoul
+    datetime(2026, 3, 8, 15, 0, 0, tzinfo=UTC),  # next day in Seoul
+    datetime(1999, 12, 31, 23, 30, tzinfo=timezone(timedelta(hours=-5))),
+    datetime(2026, 7, 4, 12, 0),  # naive: read as UTC, as Babel does
+] + [
+    datetime(2026, 5, 1, tzinfo=UTC) + timedelta(hours=h, minutes=7) for h in range(24)
+]
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+@pytest.mark.parametrize("fmt", ["short", "medium", "long", "full", "yyyy-MM-dd HH:mm"])
+def test_local_dt_matches_flask_babel(app: Flask, lang: str, fmt: str) -> None:
+    with app.test_request_context(headers={"Accept-Language": lang}):
+        assert str(flask_babel.get_locale()) == lang
+        for instant in INSTANTS:
+            assert local_dt(instant, fmt) == flask_babel.format_datetime(instant, fmt)
+        assert local_dt(None) == "—"
+
+
+def test_local_dt_outside_a_request_uses_flask_babel(app: Flask) -> None:
+    with app.app_context():
+        assert local_dt(INSTANTS[1]) == flask_babel.format_datetime(INSTANTS[1])
+
+
+def test_template_language_follows_force_locale_and_refresh(app: Flask) -> None:
+    page = "{{ _('Payments') }}|{{ ngettext('%(num)d saved payment method', '%(num)d saved payment methods', 2) }}|{{ when|dt }}"
+    instant = datetime(2026, 3, 8, 15, 0, tzinfo=UTC)
+    with app.test_request_context(headers={"Accept-Language": "ko"}):
+        korean = render_template_string(page, when=instant)
+        with flask_babel.force_locale("en"):
+            english = render_template_string(page, when=instant)
+        again = render_template_string(page, when=instant)
+        flask_babel.refresh()
+        with app.test_request_context(headers={"Accept-Language": "en"}):
+            other = render_template_string(page, when=instant)
+    assert english.startswith("Payments|2 saved payment methods|Mar 9, 2026")
+    assert korean == again
+    assert korean.split("|")[0] != "Payments"
+    assert "2026. 3. 9." in korean
+    assert other == english
+
+
+def test_translated_text_is_still_escaped(app: Flask) -> None:
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        out = render_template_string(
+            "{% autoescape true %}{{ _('Signed in as %(email)s', email=who) }}{% endautoescape %}",
+            who="<b>x</b>",
+        )
+    assert out == "Signed in as &lt;b&gt;x&lt;/b&gt;"
