@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -31,6 +30,9 @@ from wallet.models.order import (
     MAX_AMOUNT,
     MAX_ORDER_NAME,
     MIN_AMOUNT,
+    PAY_BRANDPAY,
+    PAY_CARD,
+    PAY_FOREIGN_CARD,
     PENDING,
     UNKNOWN,
     Order,
@@ -45,6 +47,8 @@ bp = Blueprint("pay", __name__, url_prefix="/pay")
 # contract §4: Toss's paymentKey is at most 200 printable characters.
 _PAYMENT_KEY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")
 _CODE_RE = re.compile(r"^[A-Z0-9_]{1,64}$")
+# successUrl?way=: which window sent the member back (contract §6.1).
+WAYS = {"brandpay": PAY_BRANDPAY, "card": PAY_CARD, "foreign": PAY_FOREIGN_CARD}
 HISTORY_PAGE_SIZE = 20
 RECENT_COUNT = 5
 
@@ -81,11 +85,6 @@ class NewPaymentForm(FlaskForm):
             ),
         ],
     )
-
-
-def _brandpay_redirect_url() -> str:
-    # The linking capability owns the BrandPay redirect handler (contract §2).
-    return public_url_for("wallet.callback")
 
 
 @bp.app_context_processor
@@ -125,11 +124,26 @@ def _checkout_page(
         "pay/checkout.html",
         order=order,
         error=error,
-        client_key=current_app.config.get("TOSS_CLIENT_KEY") or "",
-        redirect_url=_brandpay_redirect_url(),
-        success_url=public_url_for("pay.success", order_id=order.order_id),
+        success_urls={
+            way: public_url_for("pay.success", order_id=order.order_id, way=way)
+            for way in WAYS
+        },
         fail_url=public_url_for("pay.fail", order_id=order.order_id),
     ), status
+
+
+def browser_navigation() -> bool:
+    """A person's browser opening the page (not Toss, not a script or a test)."""
+    return request.headers.get("Sec-Fetch-Mode") == "navigate"
+
+
+def processing_page(order: Order) -> ResponseReturnValue:
+    """Issue 14: shown at once while the confirm runs; the browser keeps it on screen
+    until the same URL (with sync=1) answers with the outcome."""
+    args = request.args.to_dict()
+    args["sync"] = "1"
+    target = url_for(request.endpoint or "pay.success", **request.view_args, **args)  # type: ignore[arg-type]
+    return render_template("pay/processing.html", order=order, target=target), 200
 
 
 @bp.get("/orders/<order_id>")
@@ -152,8 +166,11 @@ def checkout(order_id: str) -> ResponseReturnValue:
 def success(order_id: str) -> ResponseReturnValue:
     """Toss's successUrl: check the redirect against the order, confirm once."""
     payment_key = request.args.get("paymentKey", "")
-    if not _PAYMENT_KEY_RE.match(payment_key):
+    way = WAYS.get(request.args.get("way", "brandpay"))
+    if not _PAYMENT_KEY_RE.match(payment_key) or way is None:
         raise WalletError(_("The payment reply from Toss was incomplete."))
+    if browser_navigation() and not request.args.get("sync"):
+        return processing_page(orders.get_for_member(current_user, order_id))
     try:
         order = payments.confirm(
             current_user,
@@ -161,6 +178,7 @@ def success(order_id: str) -> ResponseReturnValue:
             payment_key,
             request.args.get("orderId"),
             request.args.get("amount", type=int),
+            way,
         )
     except payments.PaymentMismatchError as exc:
         # Issue 13 L2: the order was not changed; say so where it can be paid.

@@ -1,0 +1,36 @@
+"""orders.pay_way: which window paid the order (issue 12)
+
+Revision ID: 0008_pay_way
+Revises: 0007_mail
+Create Date: 2026-12-02
+
+BrandPay, the standard card window or the international card window (SDK v2). Every
+order claimed before this revision went through BrandPay, so those rows say so.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0008_pay_way"
+down_revision = "0007_mail"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("orders") as batch_op:
+        batch_op.add_column(sa.Column("pay_way", sa.String(length=16), nullable=True))
+        batch_op.create_check_constraint(
+            batch_op.f("ck_orders_pay_way"),
+            "pay_way IS NULL OR pay_way IN ('BRANDPAY', 'CARD', 'FOREIGN_CARD')",
+        )
+    op.execute(
+        "UPDATE orders SET pay_way = 'BRANDPAY' "
+        "WHERE confirm_attempts > 0 OR status NOT IN ('PENDING', 'EXPIRED')"
+    )
+
+
+def downgrade():
+    with op.batch_alter_table("orders") as batch_op:
+        batch_op.drop_constraint(batch_op.f("ck_orders_pay_way"), type_="check")
+        batch_op.drop_column("pay_way")
