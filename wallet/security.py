@@ -373,7 +373,7 @@ def _set_headers(response: Response) -> Response:
             f"script-src 'self' {sdk_origin}; "
             "style-src 'self'; img-src 'self' data:; "
             f"connect-src 'self' {windows}; "
-            f"frame-src {windows}; "
+            f"frame-src 'self' {windows}; "
             "form-action 'self'; "
             "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
         )

@@ -7,9 +7,11 @@ waits for the page it should land on, so a journey reads as a list of steps.
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from flask import Flask
+from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import select
 
 from wallet.extensions import db
@@ -55,10 +57,21 @@ def log_in(page: Any, portal: str, email: str, password: str) -> None:
 TOSS_FRAME = "iframe[title='토스페이먼츠 결제창']"  # the SDK v2 overlay window
 
 
-def toss_window(page: Any) -> Any:
-    """The Toss window the SDK opened over the portal's page (an iframe)."""
-    page.wait_for_selector(TOSS_FRAME)
-    return page.frame_locator(TOSS_FRAME)
+def toss_window(page: Any, timeout: float = 30.0) -> Any:
+    """The Toss window the SDK opened: an iframe over the portal's page on wide
+    screens, the whole page on phones (the sandbox's transport, like the real SDK's)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if "/_hosted/" in page.url:
+            page.wait_for_load_state()
+            return page
+        try:
+            if page.locator(TOSS_FRAME).count():
+                return page.frame_locator(TOSS_FRAME)
+        except PlaywrightError:
+            pass  # the page is navigating
+        assert time.monotonic() < deadline, f"no Toss window opened on {page.url}"
+        page.wait_for_timeout(100)
 
 
 def window_closed(page: Any) -> None:

@@ -40,7 +40,7 @@ from wallet.models.order import (
 from wallet.models.refund_request import MAX_REASON
 from wallet.services import orders, payments, refund_requests, wallet_links
 from wallet.views.merchant import allow_framing_by
-from wallet.views.wallet import public_url_for
+from wallet.views.wallet import browser_navigation, public_url_for
 
 bp = Blueprint("pay", __name__, url_prefix="/pay")
 
@@ -130,11 +130,6 @@ def _checkout_page(
         },
         fail_url=public_url_for("pay.fail", order_id=order.order_id),
     ), status
-
-
-def browser_navigation() -> bool:
-    """A person's browser opening the page (not Toss, not a script or a test)."""
-    return request.headers.get("Sec-Fetch-Mode") == "navigate"
 
 
 def processing_page(order: Order) -> ResponseReturnValue:

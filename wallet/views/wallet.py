@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -24,6 +25,7 @@ from wallet.extensions import limiter
 from wallet.forms import ConfirmForm
 from wallet.security import safe_next
 from wallet.services import brandpay
+from wallet.toss import codes
 
 bp = Blueprint("wallet", __name__)
 
@@ -53,10 +55,22 @@ def _link_summary() -> dict[str, Any]:
     def brandpay_redirect_url() -> str:
         return public_url_for("wallet.callback")
 
+    locale = str(get_locale() or "ko")
+    card_types = {"신용": _("Credit"), "체크": _("Debit"), "기프트": _("Gift")}
+
     return {
         "brandpay_link": brandpay_link,
         "brandpay_redirect_url": brandpay_redirect_url,
+        "card_company_name": lambda code: codes.card_company_name(code, locale),
+        "bank_name": lambda code: codes.bank_name(code, locale),
+        "card_type_label": lambda kind: card_types.get(kind or "", kind or ""),
     }
+
+
+def browser_navigation() -> bool:
+    """A person's browser opening the page (not the SDK, a script or a test client):
+    such a page may render at once and finish its slow part afterwards."""
+    return request.headers.get("Sec-Fetch-Mode") == "navigate"
 
 
 @bp.get("/wallet/link")
@@ -164,10 +178,35 @@ def callback() -> ResponseReturnValue:
 @bp.get("/wallet/methods")
 @login_required
 def methods() -> ResponseReturnValue:
-    """Cards and accounts, live from Toss; empty, re-link and error states."""
+    """Cards and accounts, live from Toss; empty, re-link and error states.
+
+    Issue 14: in a browser the page answers at once and loads Toss's list from
+    `methods_list`; `?sync=1` (the no-script link) renders it in the page.
+    """
+    link = brandpay.link_of(current_user)
+    form = ConfirmForm()
+    linked = link is not None and link.status == "linked"
+    if linked and browser_navigation() and not request.args.get("sync"):
+        return render_template(
+            "wallet/methods.html", overview=None, link=link, form=form
+        )
     overview = brandpay.methods_overview(current_user)
-    page = render_template("wallet/methods.html", overview=overview, form=ConfirmForm())
+    page = render_template(
+        "wallet/methods.html", overview=overview, link=link, form=form
+    )
     return page, 503 if overview.unavailable else 200
+
+
+@bp.get("/wallet/methods/list")
+@login_required
+def methods_list() -> ResponseReturnValue:
+    """JSON for the methods page: Toss's live list, rendered as the page shows it."""
+    overview = brandpay.methods_overview(current_user)
+    html = render_template(
+        "wallet/_methods_list.html", overview=overview, form=ConfirmForm()
+    )
+    body = jsonify(html=html, count=overview.count, unavailable=overview.unavailable)
+    return body, 503 if overview.unavailable else 200
 
 
 @bp.post("/wallet/methods/remove")
