@@ -11,6 +11,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -39,7 +40,7 @@ from wallet.models.order import (
 )
 from wallet.models.refund_request import MAX_REASON
 from wallet.services import orders, payments, refund_requests, wallet_links
-from wallet.views.merchant import allow_framing_by
+from wallet.views.merchant import GUEST_ORDERS_KEY, allow_framing_by
 from wallet.views.wallet import browser_navigation, public_url_for
 
 bp = Blueprint("pay", __name__, url_prefix="/pay")
@@ -118,17 +119,20 @@ def new() -> ResponseReturnValue:
 
 
 def _checkout_page(
-    order: Order, error: str | None = None, status: int = 200
+    order: Order, error: str | None = None, status: int = 200, guest: bool = False
 ) -> ResponseReturnValue:
+    prefix = "pay.guest_" if guest else "pay."
+    ways = [w for w in WAYS if not (guest and w == "brandpay")]  # BrandPay: members
     return render_template(
         "pay/checkout.html",
         order=order,
         error=error,
+        guest=guest,
         success_urls={
-            way: public_url_for("pay.success", order_id=order.order_id, way=way)
-            for way in WAYS
+            way: public_url_for(prefix + "success", order_id=order.order_id, way=way)
+            for way in ways
         },
-        fail_url=public_url_for("pay.fail", order_id=order.order_id),
+        fail_url=public_url_for(prefix + "fail", order_id=order.order_id),
     ), status
 
 
@@ -291,4 +295,84 @@ def history() -> ResponseReturnValue:
     )
     return render_template(
         "pay/history.html", page=result, first=not request.args.get("after")
+    )
+
+
+# -- guests: a merchant's pay link, paid by card without an account (issue 12) --------
+
+
+def _guest_order(order_id: str) -> Order:
+    return orders.get_for_guest(order_id, tuple(session.get(GUEST_ORDERS_KEY, ())))
+
+
+@bp.get("/guest/<order_id>")
+def guest_checkout(order_id: str) -> ResponseReturnValue:
+    """The card windows for a guest's order (payment({customerKey: ANONYMOUS}))."""
+    order = _guest_order(order_id)
+    if order.status not in (PENDING, EXPIRED):
+        return redirect(url_for("pay.guest_receipt", order_id=order.order_id))
+    allow_framing_by(wallet_links.merchant_for_order(order))
+    error = payments.fail_message(order.failure_code) if order.failure_code else None
+    return _checkout_page(order, error, guest=True)
+
+
+@bp.get("/guest/<order_id>/success")
+def guest_success(order_id: str) -> ResponseReturnValue:
+    """A guest's successUrl: the same checks and exactly-once confirm as a member's."""
+    order = _guest_order(order_id)
+    payment_key = request.args.get("paymentKey", "")
+    way = WAYS.get(request.args.get("way", ""))
+    if not _PAYMENT_KEY_RE.match(payment_key) or way not in (
+        PAY_CARD,
+        PAY_FOREIGN_CARD,
+    ):
+        raise WalletError(_("The payment reply from Toss was incomplete."))
+    if browser_navigation() and not request.args.get("sync"):
+        return processing_page(order)
+    try:
+        order = payments.confirm_order(
+            order,
+            payment_key,
+            request.args.get("orderId"),
+            request.args.get("amount", type=int),
+            way,
+        )
+    except payments.PaymentMismatchError as exc:
+        order = _guest_order(order_id)
+        if order.is_payable:
+            return _checkout_page(order, exc.message, exc.status, guest=True)
+        flash(exc.message, "error")
+        return redirect(url_for("pay.guest_receipt", order_id=order_id), code=303)
+    if order.status in (CONFIRMING, UNKNOWN):
+        return render_template("pay/pending.html", order=order, guest=True), 202
+    if order.status == PENDING:
+        message = payments.fail_message(order.failure_code)
+        return _checkout_page(order, message, guest=True)
+    if order.status == DONE:
+        flash(_("Payment complete."), "success")
+    return redirect(url_for("pay.guest_receipt", order_id=order_id), code=303)
+
+
+@bp.get("/guest/<order_id>/fail")
+def guest_fail(order_id: str) -> ResponseReturnValue:
+    """A guest's failUrl: say what happened; the order stays payable."""
+    order = _guest_order(order_id)
+    if order.status not in (PENDING, EXPIRED):
+        return redirect(url_for("pay.guest_receipt", order_id=order.order_id))
+    code = request.args.get("code", "")
+    code = code if _CODE_RE.match(code) else ""
+    return _checkout_page(order, payments.fail_message(code), guest=True)
+
+
+@bp.get("/guest/<order_id>/receipt")
+def guest_receipt(order_id: str) -> ResponseReturnValue:
+    """What the guest paid, and the way back to the shop with the signed result."""
+    order = payments.refresh_if_unknown(_guest_order(order_id))
+    if order.status == PENDING:
+        return redirect(url_for("pay.guest_checkout", order_id=order.order_id))
+    return render_template(
+        "pay/guest_receipt.html",
+        order=order,
+        payment=order.payment,
+        back_url=wallet_links.return_url_for(order, None),
     )
