@@ -9,6 +9,7 @@ a closed window, and the BrandPay settings (password, one-touch).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -295,3 +296,97 @@ def _pay_way(app: Flask, order_id: str) -> str | None:
         return db.session.scalars(
             select(Order.pay_way).filter_by(order_id=order_id)
         ).one()
+
+
+def test_bad_request_refused_by_portal_before_any_window_opens(
+    page: Any, app: Flask, live_portal: str, sandbox: Any, js_errors: list[str]
+) -> None:
+    """Issue 12 "Bad input": values the typings refuse never reach Toss's window."""
+    _new_member(page, live_portal, "badinput@example.com")
+    customer_key = steps.member(app, "badinput@example.com").customer_key
+    steps.new_order(page, live_portal, "Guarded", 5000)
+    before = len(sandbox.windows(customer_key))
+    box = page.locator("#pay-buttons")
+    cases = [
+        ("data-amount", "99", "The amount must be a whole number of at least 100 won."),
+        (
+            "data-amount",
+            "1.5",
+            "The amount must be a whole number of at least 100 won.",
+        ),
+        ("data-order-name", "x" * 101, "The order name must be 1 to 100 characters."),
+        ("data-order-id", "bad id!", "This order number cannot be sent to Toss."),
+    ]
+    for attr, value, message in cases:
+        page.reload()
+        box.evaluate(f"(el, v) => el.setAttribute('{attr}', v)", value)
+        steps.card_button(page).click()
+        error = page.locator("#pay-error")
+        error.wait_for()
+        assert message in error.inner_text()
+        assert page.locator(steps.TOSS_FRAME).count() == 0
+        assert steps.card_button(page).is_enabled()
+    assert len(sandbox.windows(customer_key)) == before  # nothing reached the sandbox
+    assert js_errors == []
+
+
+def test_methods_page_renders_at_once_while_toss_is_slow(
+    page: Any, app: Flask, live_portal: str, sandbox: Any, shot: Callable[[str], Any]
+) -> None:
+    """Issue 14: a hanging methods call shows a loading state, not a blank page."""
+    _new_member(page, live_portal, "slowlist@example.com")
+    page.goto(f"{live_portal}/wallet/link")
+    page.get_by_role("button", name="Link BrandPay").click()
+    steps.hosted_register(page, steps.GOOD_CARD)
+    page.wait_for_url(f"{live_portal}/wallet/methods")
+    sandbox.set_fault("/v1/brandpay/payments/methods", method="GET", latency=30)
+    started = time.monotonic()
+    page.goto(f"{live_portal}/wallet/methods")
+    assert time.monotonic() - started < 5
+    loading = page.get_by_text("Loading your payment methods from Toss Payments…")
+    assert loading.is_visible()
+    assert page.get_by_role("heading", name="BrandPay settings").is_visible()
+    shot("methods-loading")
+    sandbox.clear_faults()  # Toss answers: the list replaces the loading state
+    page.get_by_role("list", name="Cards").wait_for()
+    assert loading.count() == 0
+
+
+def test_slow_confirm_shows_processing_screen_then_receipt(
+    page: Any, app: Flask, live_portal: str, sandbox: Any, shot: Callable[[str], Any]
+) -> None:
+    """Issue 14: Toss's confirm takes seconds; the member sees it being confirmed."""
+    _new_member(page, live_portal, "slowconfirm@example.com")
+    checkout = steps.new_order(page, live_portal, "Slow tea", 7000)
+    order_id = steps.order_id_of(checkout)
+    answers: list[tuple[float, str, int]] = []
+
+    def record(resp: Any) -> None:
+        if "/success?" in resp.url:
+            answers.append((time.monotonic(), resp.url, resp.status))
+
+    page.on("response", record)
+    steps.card_button(page).click()
+    sandbox.set_fault("/v1/payments/confirm", latency=3)
+    steps.card_window_pay(page, steps.GOOD_CARD)
+    clicked = time.monotonic()
+    page.wait_for_url(f"{live_portal}/pay/orders/{order_id}/receipt")
+    shot("receipt-after-slow-confirm")
+    # The successUrl answered at once with the processing screen (no script needed:
+    # the browser keeps it on screen while the same URL with sync=1 confirms; its
+    # content is checked in tests/integration/payments/test_card_confirm.py).
+    assert len(answers) == 2, answers
+    first, second = answers
+    assert first[2] == 200
+    assert "sync=1" not in first[1]
+    assert first[0] - clicked < 2.5
+    assert "sync=1" in second[1]
+    assert second[2] == 303
+    assert second[0] - first[0] >= 2.5  # the confirm's latency was spent there
+    assert steps.order_state(app, order_id)["status"] == "DONE"
+    calls = [
+        c
+        for c in sandbox.calls("/v1/payments/confirm")
+        if (c.get("idempotencyKey") or "").startswith(f"confirm-{order_id}-")
+    ]
+    assert len(calls) == 1  # the processing page never confirms a second time
