@@ -50,9 +50,12 @@
     }
     busy(button, true);
     say(toss.config.msgOpening);
+    // The connect page's first call uses the attempt its form recorded; any later
+    // press records a fresh one (the first may have been used or have expired).
     var ready = button.dataset.attempt === "recorded"
       ? Promise.resolve()
       : toss.recordAttempt(button.dataset.mode || "settings", button.dataset.next);
+    delete button.dataset.attempt;
     ready.then(function () {
       return brandpay[action]();
     }).then(function () {

@@ -326,27 +326,7 @@ def redeem_pay_link(token: str, member: Member) -> Order:
             link.merchant,
             order=order.order_id,
         )
-    db.session.add(
-        WalletLinkUse(
-            jti=link.jti,
-            merchant_id=link.merchant.id,
-            order_id=order.order_id,
-            member_id=member.id,
-        )
-    )
-    _remember_return_url(order, link.return_url)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()  # the same jti won a concurrent redeem: a replay
-        raise _refuse(
-            LinkReplayedError(
-                _("This link was already used. Ask the shop for a new one.")
-            ),
-            member.email,
-            link.merchant,
-            order=order.order_id,
-        ) from None
+    _spend(link, order, member.id, member.email)
     db.session.refresh(order)
     audit.record(
         member.email,
@@ -376,27 +356,7 @@ def redeem_guest_link(token: str) -> Order:
             link.merchant,
             order=order.order_id,
         )
-    db.session.add(
-        WalletLinkUse(
-            jti=link.jti,
-            merchant_id=link.merchant.id,
-            order_id=order.order_id,
-            member_id=None,
-        )
-    )
-    _remember_return_url(order, link.return_url)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise _refuse(
-            LinkReplayedError(
-                _("This link was already used. Ask the shop for a new one.")
-            ),
-            "guest",
-            link.merchant,
-            order=order.order_id,
-        ) from None
+    _spend(link, order, None, "guest")
     db.session.refresh(order)
     audit.record(
         "guest",
@@ -407,12 +367,34 @@ def redeem_guest_link(token: str) -> Order:
     return order
 
 
-def _remember_return_url(order: Order, return_url: str) -> None:
+def _spend(link: VerifiedLink, order: Order, member_id: int | None, actor: str) -> None:
+    """Record the link's single use and the order's return URL; commit. The unique
+    jti makes a concurrent second use of the same link fail here: a replay."""
+    db.session.add(
+        WalletLinkUse(
+            jti=link.jti,
+            merchant_id=link.merchant.id,
+            order_id=order.order_id,
+            member_id=member_id,
+        )
+    )
     extra = db.session.get(MerchantOrder, order.id)
     if extra is None:
-        db.session.add(MerchantOrder(order_pk=order.id, return_url=return_url))
+        db.session.add(MerchantOrder(order_pk=order.id, return_url=link.return_url))
     else:
-        extra.return_url = return_url
+        extra.return_url = link.return_url
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise _refuse(
+            LinkReplayedError(
+                _("This link was already used. Ask the shop for a new one.")
+            ),
+            actor,
+            link.merchant,
+            order=order.order_id,
+        ) from None
 
 
 # -- results back to the merchant ---------------------------------------------------
