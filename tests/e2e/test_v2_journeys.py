@@ -108,6 +108,32 @@ def test_one_flow_onboarding_navigate_mode_links_then_pays(
     assert js_errors == []
 
 
+def test_link_and_add_navigate_mode_land_on_methods(
+    page: Any,
+    app: Flask,
+    live_portal: str,
+    sandbox: Any,
+    navigate_mode: None,
+    js_errors: list[str],
+) -> None:
+    email = "link-nav@example.com"
+    _new_member(page, live_portal, email)
+    page.goto(f"{live_portal}/wallet/link")
+    page.get_by_role("button", name="Link BrandPay").click()
+    steps.hosted_register(page, steps.GOOD_CARD)
+    page.wait_for_url(f"{live_portal}/wallet/methods")
+    assert page.get_by_text(
+        "BrandPay is linked. Your payment methods are below."
+    ).is_visible()
+    page.get_by_role("button", name="Add a payment method").click()
+    steps.hosted_register(page, steps.SECOND_CARD)
+    page.get_by_text("The payment method was added.").wait_for()
+    assert page.url == f"{live_portal}/wallet/methods"
+    page.get_by_role("list", name="Cards").get_by_role("listitem").nth(1).wait_for()
+    assert steps.link_status(app, steps.member(app, email).id) == "linked"
+    assert js_errors == []
+
+
 def test_standard_card_window_pays_and_records_the_way(
     page: Any,
     app: Flask,

@@ -139,9 +139,10 @@ def _checkout_page(
 def processing_page(order: Order) -> ResponseReturnValue:
     """Issue 14: shown at once while the confirm runs; the browser keeps it on screen
     until the same URL (with sync=1) answers with the outcome."""
-    args = request.args.to_dict()
-    args["sync"] = "1"
-    target = url_for(request.endpoint or "pay.success", **request.view_args, **args)  # type: ignore[arg-type]
+    # Toss's own query (paymentKey, orderId, amount, way), then the route's order_id.
+    values: dict[str, Any] = {**request.args.to_dict(), **(request.view_args or {})}
+    values["sync"] = "1"
+    target = url_for(request.endpoint or "pay.success", **values)
     return render_template("pay/processing.html", order=order, target=target), 200
 
 
