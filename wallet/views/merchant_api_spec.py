@@ -218,6 +218,7 @@ SCHEMAS: dict[str, Any] = {
             "order_id",
             "status",
             "method",
+            "pay_way",
             "total_amount",
             "balance_amount",
             "approved_at",
@@ -227,6 +228,11 @@ SCHEMAS: dict[str, Any] = {
             "order_id": {"type": "string"},
             "status": {"type": "string"},
             "method": {"type": ["string", "null"]},
+            "pay_way": {
+                "enum": ["BRANDPAY", "CARD", "FOREIGN_CARD", None],
+                "description": "Which window paid: BrandPay, Toss's card window "
+                "or the international card window.",
+            },
             "total_amount": {"type": "integer"},
             "balance_amount": {"type": "integer"},
             "approved_at": {"type": ["string", "null"]},

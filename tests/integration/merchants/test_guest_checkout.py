@@ -63,7 +63,11 @@ def _pay(
 
 
 def test_guest_pays_merchant_link_by_card_and_returns_with_signed_result(
-    app: Flask, shop: Shop, new_order: Callable[..., str], sandbox: Any
+    app: Flask,
+    shop: Shop,
+    new_order: Callable[..., str],
+    sandbox: Any,
+    api: Callable[..., Any],
 ) -> None:
     order_id = new_order(12300)
     token = shop.sign(shop.pay_claims(order_id, 12300))
@@ -86,6 +90,8 @@ def test_guest_pays_merchant_link_by_card_and_returns_with_signed_result(
     with app.app_context():
         use = db.session.scalars(select(WalletLinkUse)).one()
         assert use.member_id is None
+    payment = api("GET", f"/payments/{order_id}").get_json()
+    assert (payment["pay_way"], payment["status"]) == ("CARD", "DONE")
     receipt = guest.get(f"/pay/guest/{order_id}/receipt").get_data(as_text=True)
     assert "Card (payment window)" in receipt
     back = re.search(r'href="([^"]+wallet_result=[^"]+)"', receipt)
