@@ -181,24 +181,33 @@ def success(order_id: str) -> ResponseReturnValue:
             way,
         )
     except payments.PaymentMismatchError as exc:
-        # Issue 13 L2: the order was not changed; say so where it can be paid.
         order = orders.get_for_member(current_user, order_id)
-        if order.is_payable:
-            return _checkout_page(order, exc.message, exc.status)
-        flash(exc.message, "error")
-        return redirect(url_for("pay.receipt", order_id=order.order_id), code=303)
+        return _after_mismatch(order, exc)
     return _after_confirm(order)
 
 
-def _after_confirm(order: Order) -> ResponseReturnValue:
+def _after_mismatch(
+    order: Order, exc: WalletError, guest: bool = False
+) -> ResponseReturnValue:
+    """Issue 13 L2: the order was not changed; say so where it can be paid."""
+    if order.is_payable:
+        return _checkout_page(order, exc.message, exc.status, guest=guest)
+    flash(exc.message, "error")
+    receipt = "pay.guest_receipt" if guest else "pay.receipt"
+    return redirect(url_for(receipt, order_id=order.order_id), code=303)
+
+
+def _after_confirm(order: Order, guest: bool = False) -> ResponseReturnValue:
     if order.status in (CONFIRMING, UNKNOWN):
         # Not an error: the outcome is being checked with Toss.
-        return render_template("pay/pending.html", order=order), 202
+        return render_template("pay/pending.html", order=order, guest=guest), 202
     if order.status == PENDING:
-        return _checkout_page(order, payments.fail_message(order.failure_code))
+        message = payments.fail_message(order.failure_code)
+        return _checkout_page(order, message, guest=guest)
     if order.status == DONE:
         flash(_("Payment complete."), "success")
-    return redirect(url_for("pay.receipt", order_id=order.order_id), code=303)
+    receipt = "pay.guest_receipt" if guest else "pay.receipt"
+    return redirect(url_for(receipt, order_id=order.order_id), code=303)
 
 
 @bp.get("/orders/<order_id>/fail")
@@ -339,19 +348,8 @@ def guest_success(order_id: str) -> ResponseReturnValue:
             way,
         )
     except payments.PaymentMismatchError as exc:
-        order = _guest_order(order_id)
-        if order.is_payable:
-            return _checkout_page(order, exc.message, exc.status, guest=True)
-        flash(exc.message, "error")
-        return redirect(url_for("pay.guest_receipt", order_id=order_id), code=303)
-    if order.status in (CONFIRMING, UNKNOWN):
-        return render_template("pay/pending.html", order=order, guest=True), 202
-    if order.status == PENDING:
-        message = payments.fail_message(order.failure_code)
-        return _checkout_page(order, message, guest=True)
-    if order.status == DONE:
-        flash(_("Payment complete."), "success")
-    return redirect(url_for("pay.guest_receipt", order_id=order_id), code=303)
+        return _after_mismatch(_guest_order(order_id), exc, guest=True)
+    return _after_confirm(order, guest=True)
 
 
 @bp.get("/guest/<order_id>/fail")
