@@ -416,3 +416,20 @@ def test_slow_confirm_shows_processing_screen_then_receipt(
         if (c.get("idempotencyKey") or "").startswith(f"confirm-{order_id}-")
     ]
     assert len(calls) == 1  # the processing page never confirms a second time
+
+
+def test_card_window_on_a_phone_takes_the_whole_page(
+    page: Any, app: Flask, live_portal: str, sandbox: Any, js_errors: list[str]
+) -> None:
+    """On a phone the standard window is a full page (redirect mode), then back."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    _new_member(page, live_portal, "phonecard@example.com")
+    checkout = steps.new_order(page, live_portal, "Phone tea", 8000)
+    order_id = steps.order_id_of(checkout)
+    steps.card_button(page).click()
+    window = steps.toss_window(page)
+    assert window is page  # no overlay: the page itself went to Toss's window
+    steps.card_window_pay(page, steps.GOOD_CARD)
+    page.wait_for_url(f"{live_portal}/pay/orders/{order_id}/receipt")
+    assert steps.order_state(app, order_id)["status"] == "DONE"
+    assert js_errors == []
