@@ -124,9 +124,7 @@ def sandbox_server() -> Iterator[Any]:
     """One Toss sandbox for the session, served over real HTTP on 127.0.0.1."""
     from wallet.sandbox.testing import SandboxServer
 
-    # The portal's pages still use the v1 SDK and expect its windows to take the
-    # whole page; drop this when they move to v2 (wallet/sandbox/README.md).
-    server = SandboxServer({"SANDBOX_V1_TRANSPORT": "navigate"})
+    server = SandboxServer()
     server.start()
     yield server
     server.stop()

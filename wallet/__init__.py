@@ -55,7 +55,7 @@ def create_app(
 
 
 def _finish_config(app: Flask) -> None:
-    from wallet.config import sdk_url
+    from wallet.config import sdk_frame_origins, sdk_url
 
     url = app.config.get("DATABASE_URL")
     if not url:
@@ -73,6 +73,9 @@ def _finish_config(app: Flask) -> None:
     app.config["SDK_URL"] = sdk_url(app.config)
     parts = urlsplit(app.config["SDK_URL"])
     app.config["SDK_ORIGIN"] = f"{parts.scheme}://{parts.netloc}"
+    app.config["SDK_FRAME_ORIGINS"] = sdk_frame_origins(
+        app.config, app.config["SDK_ORIGIN"]
+    )
 
 
 def _ensure_dev_secrets(app: Flask) -> None:

@@ -11,7 +11,12 @@ DOC_TEST_CLIENT_KEY = "test_ck_D5GePWvyJnrK0W0k6q8gLzN97Eoq"
 DOC_TEST_SECRET_KEY = "test_sk_zXLkKEypNArWmo50nX3lmeaxYG5R"  # noqa: S105 - public doc key
 
 REAL_TOSS_API_BASE = "https://api.tosspayments.com"
-REAL_TOSS_SDK_URL = "https://js.tosspayments.com/v1/brandpay"
+# contract §6.1: the v2 SDK (BrandPay, the standard and the international card window).
+REAL_TOSS_SDK_URL = "https://js.tosspayments.com/v2/standard"
+# Where the real SDK's windows come from (its overlay iframe) and what it calls:
+# Toss's own hosts (contract §10 lists them for firewalls). The sandbox needs only
+# its own origin.
+REAL_TOSS_FRAME_ORIGINS = "https://*.tosspayments.com https://*.toss.im"
 SANDBOX_API_BASE = "http://127.0.0.1:5001"
 
 # Settings that a production deployment must provide; there is no safe default.
@@ -47,6 +52,9 @@ class Config:
 
     TOSS_API_BASE = REAL_TOSS_API_BASE
     TOSS_SDK_URL: str | None = None  # derived from TOSS_API_BASE when unset
+    # CSP origins of the SDK's overlay windows (frame-src, connect-src); derived from
+    # the SDK URL when unset.
+    TOSS_FRAME_ORIGINS: str | None = None
     TOSS_CLIENT_KEY: str | None = None
     TOSS_SECRET_KEY: str | None = None
     TOSS_TIMEOUT = (3.05, 10.0)  # connect, read (seconds)
@@ -204,10 +212,19 @@ def check_production(config: dict[str, Any]) -> None:
 
 
 def sdk_url(config: dict[str, Any]) -> str:
-    """Where pages load the BrandPay SDK: the real one, or the sandbox's shim."""
+    """Where pages load Toss's SDK v2: the real one, or the sandbox's shim."""
     if config.get("TOSS_SDK_URL"):
         return str(config["TOSS_SDK_URL"])
     base = str(config["TOSS_API_BASE"]).rstrip("/")
     if base == REAL_TOSS_API_BASE:
         return REAL_TOSS_SDK_URL
-    return f"{base}/v1/brandpay"  # the sandbox serves the shim at the SDK's path
+    return f"{base}/v2/standard"  # the sandbox serves the shim at the SDK's path
+
+
+def sdk_frame_origins(config: dict[str, Any], sdk_origin: str) -> str:
+    """CSP sources for the SDK's windows (frame-src) and calls (connect-src)."""
+    if config.get("TOSS_FRAME_ORIGINS"):
+        return str(config["TOSS_FRAME_ORIGINS"])
+    if sdk_url(config) == REAL_TOSS_SDK_URL:
+        return f"{sdk_origin} {REAL_TOSS_FRAME_ORIGINS}"
+    return sdk_origin

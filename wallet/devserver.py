@@ -47,9 +47,6 @@ def _start_sandbox(portal_url: str, instance: Path) -> str | None:
             "SANDBOX_DATABASE": str(state),
             "SANDBOX_WEBHOOK_URL": f"{portal_url}/webhooks/toss",
             "SANDBOX_PUBLIC_URL": f"http://{HOST}:{SANDBOX_PORT}",
-            # The portal's v1 pages expect full-page windows (their CSP has no
-            # frame-src for the sandbox); drop this when they move to v2.
-            "SANDBOX_V1_TRANSPORT": "navigate",
         }
     )
     return _serve(sandbox, SANDBOX_PORT, "sandbox")

@@ -366,12 +366,17 @@ def _set_headers(response: Response) -> Response:
     h.setdefault("X-Frame-Options", "DENY")
     if "Content-Security-Policy" not in h and response.mimetype == "text/html":
         sdk_origin = current_app.config.get("SDK_ORIGIN", "")
+        windows = current_app.config.get("SDK_FRAME_ORIGINS", sdk_origin)
+        # Toss SDK v2: its script, its calls, and its windows, which open in an
+        # iframe over our page (contract §6.1); nothing else from outside. Forms post
+        # only here: the windows' own forms belong to their frame.
         h["Content-Security-Policy"] = (
             "default-src 'self'; "
             f"script-src 'self' {sdk_origin}; "
             "style-src 'self'; img-src 'self' data:; "
-            f"connect-src 'self' {sdk_origin}; "
-            f"form-action 'self' {sdk_origin}; "
+            f"connect-src 'self' {windows}; "
+            f"frame-src 'self' {windows}; "
+            "form-action 'self'; "
             "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
         )
     if current_app.config.get("HSTS") and request.is_secure:

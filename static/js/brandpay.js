@@ -1,22 +1,23 @@
-// Opens the BrandPay SDK (contract §6) for linking or adding a method. Settings come
-// from data-* attributes on #brandpay-connect (the CSP forbids inline script). The
-// server recorded a pending link attempt before this page was shown; BrandPay then
-// navigates to redirectUrl?code&customerKey (contract §2), where the portal checks it.
+// BrandPay on the wallet pages through the SDK v2 (contract §6.1):
+// `TossPayments(clientKey).brandpay({customerKey, redirectUrl})` and its
+// addPaymentMethod, openSettings, changePassword, changeOneTouchPay and
+// isOneTouchPayEnabled. Every button carrying data-brandpay-action runs one call.
+// Before a window opens, the server records a pending link attempt: a consent or a
+// registration in the window calls redirectUrl?code&customerKey (contract §2), and
+// the redirect handler accepts only an attempt this member started.
 (function () {
   "use strict";
-  var root = document.getElementById("brandpay-connect");
-  if (!root) return;
+  var toss = window.WalletToss;
   var status = document.getElementById("brandpay-status");
-  var pending = document.getElementById("brandpay-pending");
-  var button = document.getElementById("brandpay-start");
+  if (!toss || !status) return;
 
   function say(text) {
     status.textContent = text;
   }
 
-  function busy(on) {
-    pending.hidden = !on;
-    root.setAttribute("aria-busy", on ? "true" : "false");
+  function busy(button, on) {
+    var pending = document.getElementById("brandpay-pending");
+    if (pending) pending.hidden = !on;
     if (on) {
       button.setAttribute("aria-disabled", "true");
     } else {
@@ -24,40 +25,53 @@
     }
   }
 
-  function fail(err) {
-    busy(false);
-    var code = err && err.code;
-    // USER_CANCEL: the member closed BrandPay; nothing happened (contract §6).
-    var text = code === "USER_CANCEL" ? root.dataset.msgCanceled : root.dataset.msgFailed;
-    say(code && code !== "USER_CANCEL" ? text + " (" + code + ")" : text);
-    button.focus();
+  function showOneTouch() {
+    var state = document.getElementById("onetouch-state");
+    if (!state) return;
+    var brandpay = toss.brandpay();
+    if (!brandpay) return;
+    brandpay.isOneTouchPayEnabled().then(function (result) {
+      state.textContent = result && result.isEnabled ? state.dataset.on : state.dataset.off;
+    }, function (err) {
+      var code = err && err.code;
+      state.textContent = code === "NEED_MERCHANT_ONE_TOUCH_SETTING"
+        ? state.dataset.unavailable
+        : code === "NEED_AGREEMENT_WITH_TERMS" ? state.dataset.off : state.dataset.unknown;
+    });
   }
 
-  function start() {
+  function run(button) {
     if (button.getAttribute("aria-disabled") === "true") return;
-    // v1 SDK: global `Brandpay`, `BrandPay` kept as a deprecated alias (contract §6).
-    var factory = window.Brandpay || window.BrandPay;
-    if (typeof factory !== "function") {
-      say(root.dataset.msgMissing);
+    var action = button.dataset.brandpayAction;
+    var brandpay = toss.brandpay();
+    if (!brandpay) {
+      say(toss.config.msgMissing);
       return;
     }
-    busy(true);
-    say(root.dataset.msgOpening);
-    try {
-      var brandpay = factory(root.dataset.clientKey, root.dataset.customerKey, {
-        redirectUrl: root.dataset.redirectUrl
-      });
-      var result = root.dataset.action === "requestAgreement"
-        ? brandpay.requestAgreement("회원가입")
-        : brandpay.addPaymentMethod();
-      // Usually BrandPay navigates to redirectUrl. If the SDK instead resolves (it
-      // called redirectUrl itself), show the methods page, which reads Toss's list.
-      Promise.resolve(result).then(function () {
-        window.location.assign(root.dataset.doneUrl);
-      }, fail);
-    } catch (err) {
-      fail(err);
-    }
+    busy(button, true);
+    say(toss.config.msgOpening);
+    // The connect page's first call uses the attempt its form recorded; any later
+    // press records a fresh one (the first may have been used or have expired).
+    var ready = button.dataset.attempt === "recorded"
+      ? Promise.resolve()
+      : toss.recordAttempt(button.dataset.mode || "settings", button.dataset.next);
+    delete button.dataset.attempt;
+    ready.then(function () {
+      return brandpay[action]();
+    }).then(function () {
+      busy(button, false);
+      if (button.dataset.doneUrl) {
+        window.location.assign(button.dataset.doneUrl);
+        return;
+      }
+      say(button.dataset.doneMessage || "");
+      showOneTouch();
+      button.focus();
+    }, function (err) {
+      busy(button, false);
+      say(toss.message(err));
+      button.focus();
+    });
   }
 
   function sameOrigin(url, origin) {
@@ -69,9 +83,8 @@
   }
 
   // Open BrandPay by itself only right after the member pressed our button (a fresh
-  // navigation from this site). Coming back from BrandPay's page unfinished (its cancel
-  // sends the browser here) or with the back button must not reopen it: that would
-  // trap the member in a loop. Then the button waits for them instead.
+  // navigation from this site), never when coming back (a phone's full-page window
+  // or the back button): that would trap them in a loop.
   function freshFromOurButton() {
     var entries = window.performance && performance.getEntriesByType
       ? performance.getEntriesByType("navigation") : [];
@@ -79,14 +92,20 @@
     return sameOrigin(document.referrer, window.location.origin);
   }
 
-  button.addEventListener("click", start);
-  window.addEventListener("pageshow", function (event) {
-    if (event.persisted) busy(false); // restored from the back-forward cache
+  var buttons = document.querySelectorAll("[data-brandpay-action]");
+  Array.prototype.forEach.call(buttons, function (button) {
+    button.addEventListener("click", function () { run(button); });
   });
-  if (root.dataset.autostart !== "1") return;
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) return; // restored from the back-forward cache
+    Array.prototype.forEach.call(buttons, function (button) { busy(button, false); });
+  });
+  showOneTouch();
+  var auto = document.querySelector("[data-brandpay-autostart]");
+  if (!auto) return;
   if (freshFromOurButton()) {
-    start();
-  } else if (sameOrigin(document.referrer, root.dataset.sdkOrigin)) {
-    say(root.dataset.msgCanceled);
+    run(auto);
+  } else if (sameOrigin(document.referrer, toss.config.sdkOrigin)) {
+    say(toss.config.msgCanceled);
   }
 })();

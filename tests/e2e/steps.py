@@ -7,9 +7,11 @@ waits for the page it should land on, so a journey reads as a list of steps.
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from flask import Flask
+from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import select
 
 from wallet.extensions import db
@@ -52,28 +54,80 @@ def log_in(page: Any, portal: str, email: str, password: str) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
+TOSS_FRAME = "iframe[title='토스페이먼츠 결제창']"  # the SDK v2 overlay window
+
+
+def toss_window(page: Any, timeout: float = 30.0) -> Any:
+    """The Toss window the SDK opened: an iframe over the portal's page on wide
+    screens, the whole page on phones (the sandbox's transport, like the real SDK's)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if "/_hosted/" in page.url:
+            page.wait_for_load_state()
+            return page
+        try:
+            if page.locator(TOSS_FRAME).count():
+                return page.frame_locator(TOSS_FRAME)
+        except PlaywrightError:
+            pass  # the page is navigating
+        assert time.monotonic() < deadline, f"no Toss window opened on {page.url}"
+        page.wait_for_timeout(100)
+
+
+def window_closed(page: Any) -> None:
+    """Wait until the SDK's overlay left the portal's page."""
+    page.wait_for_selector(TOSS_FRAME, state="detached")
+
+
 def hosted_register(page: Any, card_number: str) -> None:
-    """On the sandbox's registration page: tick the terms shown, enter a test card."""
-    page.wait_for_url(re.compile(r".*/_hosted/register\?.*"))
-    for box in page.get_by_role("checkbox").all():
+    """In the Toss window's registration step: tick the terms shown, a test card."""
+    frame = toss_window(page)
+    frame.get_by_role("heading", name="브랜드페이 결제수단 등록").wait_for()
+    for box in frame.get_by_role("checkbox").all():
         box.check()
-    page.get_by_label("카드번호").fill(card_number)
-    page.get_by_role("button", name="등록하기").click()
+    frame.get_by_label("카드번호").fill(card_number)
+    frame.get_by_role("button", name="등록하기").click()
 
 
 def hosted_pay(page: Any, card_number: str | None = None, pin: str = PIN) -> None:
-    """On the sandbox's pay page: pick a saved card (default: the selected one), PIN."""
-    page.wait_for_url(re.compile(r".*/_hosted/pay\?.*"))
+    """In the BrandPay payment window: pick a saved card (default: the selected one),
+    then the PIN."""
+    frame = toss_window(page)
+    frame.get_by_role("heading", name="브랜드페이 결제").wait_for()
     if card_number:
-        page.get_by_label(re.compile(re.escape(masked(card_number)))).check()
-    page.get_by_label(re.compile("결제 비밀번호")).fill(pin)
-    page.get_by_role("button", name="결제하기").click()
+        frame.get_by_label(re.compile(re.escape(masked(card_number)))).check()
+    frame.get_by_label(re.compile("결제 비밀번호")).fill(pin)
+    frame.get_by_role("button", name="결제하기").click()
 
 
 def hosted_cancel(page: Any) -> None:
-    """Close the sandbox's pay window without paying (PAY_PROCESS_CANCELED)."""
-    page.wait_for_url(re.compile(r".*/_hosted/pay\?.*"))
-    page.get_by_role("button", name="결제 취소").click()
+    """The window's own cancel button (failUrl?code=PAY_PROCESS_CANCELED)."""
+    frame = toss_window(page)
+    frame.get_by_role("button", name="결제 취소").click()
+
+
+def close_window(page: Any) -> None:
+    """The overlay's × (the SDK rejects with USER_CANCEL; the page stays)."""
+    page.get_by_role("dialog").get_by_role("button", name="닫기").click()
+    window_closed(page)
+
+
+def card_window_pay(page: Any, card_number: str) -> None:
+    """In the standard card window (카드 결제): a test card, then pay."""
+    frame = toss_window(page)
+    frame.get_by_role("heading", name="카드 결제").wait_for()
+    frame.get_by_label("카드번호").fill(card_number)
+    frame.get_by_role("button", name=re.compile("결제하기$")).click()
+
+
+def intl_window_pay(page: Any, card_number: str) -> None:
+    """In the international window (English by default): an overseas test card."""
+    frame = toss_window(page)
+    frame.get_by_role("heading", name="Pay by card").wait_for()
+    frame.get_by_label("Card number").fill(card_number)
+    frame.get_by_label("Security code (CVC)").fill("123")
+    frame.get_by_label("Name on card").fill("Jane Doe")
+    frame.get_by_role("button", name="Pay", exact=True).click()
 
 
 def new_order(page: Any, portal: str, name: str, amount: int) -> str:
@@ -89,6 +143,16 @@ def new_order(page: Any, portal: str, name: str, amount: int) -> str:
 def pay_button(page: Any) -> Any:
     """The checkout's BrandPay button."""
     return page.get_by_role("button", name=re.compile(r"^Pay ₩[\d,]+ with BrandPay$"))
+
+
+def card_button(page: Any) -> Any:
+    """The checkout's standard card window button."""
+    return page.get_by_role("button", name="Pay with a card")
+
+
+def foreign_card_button(page: Any) -> Any:
+    """The checkout's international card window button."""
+    return page.get_by_role("button", name=re.compile(r"^Foreign card"))
 
 
 def member(app: Flask, email: str) -> Member:

@@ -38,38 +38,38 @@ def test_member_journey_link_pay_refund_remove_withdraw_completes(
     shot("wallet-new")
     assert_accessible("wallet home, not linked")
 
-    # An order made before linking: its checkout points to linking first.
+    # An order made before linking: its checkout offers BrandPay's one-flow sign-up.
     checkout = steps.new_order(page, live_portal, "Green tea, 100 g", 12300)
     order_id = steps.order_id_of(checkout)
-    notice = page.get_by_text("Your BrandPay wallet is not linked yet.")
-    assert notice.is_visible()
+    assert page.get_by_text("No BrandPay wallet yet?").is_visible()
     shot("checkout-not-linked")
     assert_accessible("checkout, not linked")
 
-    # Link: the portal's page → the SDK shim → Toss's consent + card page → callback.
-    page.get_by_role("link", name="Link BrandPay").click()
-    page.wait_for_url(f"{live_portal}/wallet/link?next=**")
+    # Link: the portal's page → SDK v2 → Toss's consent + card window over the page
+    # → the redirect handler (fetched with the browser's cookies) → methods.
+    page.goto(f"{live_portal}/wallet/link")
     shot("link")
     assert_accessible("link")
     page.get_by_role("button", name="Link BrandPay").click()
-    page.wait_for_url("**/_hosted/register?**")
+    page.wait_for_url(f"{live_portal}/wallet/connect?**")
+    steps.toss_window(page)
     shot("hosted-register")
-    assert_accessible("sandbox registration page")
     steps.hosted_register(page, steps.GOOD_CARD)
-    # Linked from the checkout, the member lands back on that checkout.
-    page.wait_for_url(checkout)
-    assert page.get_by_text("BrandPay is linked. You can pay now.").is_visible()
-    assert page.get_by_text("Your BrandPay wallet is not linked yet.").count() == 0
-    page.goto(f"{live_portal}/wallet/methods")
+    page.wait_for_url(f"{live_portal}/wallet/methods")
+    assert page.get_by_text(
+        "BrandPay is linked. Your payment methods are below."
+    ).is_visible()
     assert steps.link_status(app, steps.member(app, EMAIL).id) == "linked"
     assert len(sandbox.methods(customer_key)["cards"]) == 1
     shot("methods-one-card")
     assert_accessible("methods")
 
-    # A second card through "Add a payment method".
+    # A second card through "Add a payment method": says the method was added.
     page.get_by_role("button", name="Add a payment method").click()
     steps.hosted_register(page, steps.SECOND_CARD)
     page.wait_for_url(f"{live_portal}/wallet/methods")
+    assert page.get_by_text("The payment method was added.").is_visible()
+    assert page.get_by_text("BrandPay is linked").count() == 0
     cards = page.get_by_role("list", name="Cards").get_by_role("listitem")
     assert cards.count() == 2
     assert len(sandbox.methods(customer_key)["cards"]) == 2
@@ -77,13 +77,12 @@ def test_member_journey_link_pay_refund_remove_withdraw_completes(
 
     # Back to the order (as the browser's history would): now it can be paid.
     page.goto(checkout)
-    assert page.get_by_text("Your BrandPay wallet is not linked yet.").count() == 0
+    assert page.get_by_text("No BrandPay wallet yet?").count() == 0
     shot("checkout")
     assert_accessible("checkout")
     steps.pay_button(page).click()
-    page.wait_for_url("**/_hosted/pay?**")
+    steps.toss_window(page)
     shot("hosted-pay")
-    assert_accessible("sandbox pay page")
     steps.hosted_pay(page, steps.SECOND_CARD)
     page.wait_for_url(f"{live_portal}/pay/orders/{order_id}/receipt")
     assert page.get_by_text("Payment complete.").is_visible()

@@ -42,6 +42,9 @@ def test_merchant_journey_shop_button_to_verified_return_completes(
     with page.expect_popup() as opened:
         page.get_by_role("link", name="Pay with BrandPay Wallet").click()
     wallet = opened.value
+    # Not logged in: the link's page offers BrandPay (log in) or a card as a guest.
+    wallet.wait_for_url(re.compile(rf"{live_portal}/l/[^/]+$"))
+    wallet.get_by_role("link", name="Log in to pay with BrandPay").click()
     wallet.wait_for_url(re.compile(rf"{live_portal}/auth/login\?next=.*"))
     shot("popup-login", on=wallet)
     steps.log_in(wallet, live_portal, EMAIL, PASSWORD)
@@ -83,3 +86,46 @@ def test_merchant_journey_shop_button_to_verified_return_completes(
     with app.app_context():
         assert outbox.run_once("e2e") == 1
     assert len(example_shop.app.extensions["shop_webhooks"]) == 1
+
+
+def test_merchant_journey_guest_pays_by_card_without_account(
+    page: Any,
+    app: Flask,
+    live_portal: str,
+    sandbox: Any,
+    example_shop: ShopSite,
+    shot: Callable[..., Any],
+    assert_accessible: Callable[..., None],
+    js_errors: list[str],
+) -> None:
+    """Issue 12: a merchant's signed link sends a guest to the card window."""
+    page.goto(example_shop.url)
+    with page.expect_popup() as opened:
+        page.get_by_role("link", name="Pay with BrandPay Wallet").click()
+    wallet = opened.value
+    wallet.wait_for_url(re.compile(rf"{live_portal}/l/[^/]+$"))
+    shot("guest-landing", on=wallet)
+    assert_accessible("wallet-link landing, guest", on=wallet)
+    wallet.get_by_role("button", name="Pay by card as a guest").click()
+    wallet.wait_for_url(re.compile(rf"{live_portal}/pay/guest/ord_[^/]+$"))
+    order_id = steps.order_id_of(wallet.url.replace("/pay/guest/", "/pay/orders/"))
+    assert steps.pay_button(wallet).count() == 0  # BrandPay needs an account
+    shot("guest-checkout", on=wallet)
+    assert_accessible("guest checkout", on=wallet)
+    steps.card_button(wallet).click()
+    steps.card_window_pay(wallet, steps.GOOD_CARD)
+    wallet.wait_for_url(f"{live_portal}/pay/guest/{order_id}/receipt")
+    assert wallet.get_by_text("Payment complete.").is_visible()
+    state = steps.order_state(app, order_id)
+    assert (state["status"], state["paid"]) == ("DONE", 12300)
+    assert sandbox.payment_by_order(order_id)["type"] == "NORMAL"
+    shot("guest-receipt", on=wallet)
+    wallet.get_by_role("link", name="Back to the shop").click()
+    wallet.wait_for_url(f"{example_shop.url}/return?**")
+    assert wallet.get_by_role("heading", level=1).inner_text() == (
+        f"Order {order_id}: DONE"
+    )
+    with app.app_context():
+        assert outbox.run_once("e2e") == 1  # the shop's signed webhook, as for members
+    assert len(example_shop.app.extensions["shop_webhooks"]) == 1
+    assert js_errors == []

@@ -29,11 +29,11 @@ from wallet.models import Member
 from wallet.models.order import Order
 from wallet.models.payment import Payment
 
-CONFIRM = "/v1/brandpay/payments/confirm"
+# The BrandPay window's confirm, and the core confirm of the card windows (issue 12).
+CONFIRMS = {"brandpay": "/v1/brandpay/payments/confirm", "card": "/v1/payments/confirm"}
 ORDERS = 4
 NEVER_APPLIED = 2  # the first two held confirms hang: Toss never acts on them
 _ORDER_PATH = re.compile(r"/pay/orders/([A-Za-z0-9_-]+)$")
-_SUCCESS_RE = re.compile(r'data-success-url="([^"]+)"')
 _FAIL_RE = re.compile(r'data-fail-url="([^"]+)"')
 
 pytestmark = pytest.mark.skipif(not GUNICORN.exists(), reason="gunicorn not installed")
@@ -85,7 +85,7 @@ def _browser(portal: Gunicorn, email: str) -> requests.Session:
 
 
 def _order(
-    portal: Gunicorn, http: requests.Session, amount: int
+    portal: Gunicorn, http: requests.Session, amount: int, way: str
 ) -> tuple[str, str, str]:
     """A new order through the form: (orderId, successUrl, failUrl)."""
     page = http.get(f"{portal.url}/pay/new", timeout=10)
@@ -103,10 +103,11 @@ def _order(
     match = _ORDER_PATH.search(resp.headers["Location"])
     assert match
     checkout = http.get(f"{portal.url}/pay/orders/{match.group(1)}", timeout=10).text
-    success, fail = _SUCCESS_RE.search(checkout), _FAIL_RE.search(checkout)
+    success = re.search(rf'data-pay-way="{way}"\s+data-success-url="([^"]+)"', checkout)
+    fail = _FAIL_RE.search(checkout)
     assert success
     assert fail
-    return match.group(1), success.group(1), fail.group(1)
+    return match.group(1), success.group(1).replace("&amp;", "&"), fail.group(1)
 
 
 def _statuses(app: Flask, order_ids: list[str]) -> list[str]:
@@ -118,12 +119,15 @@ def _statuses(app: Flask, order_ids: list[str]) -> list[str]:
         return list(rows)
 
 
+@pytest.mark.parametrize("way", ["brandpay", "card"])
 def test_crash_portal_killed_mid_confirm_reconcile_restores_truth(
     app: Flask,
     sandbox: Any,
     make_member: Callable[..., Any],
     start_portal: Callable[[], Gunicorn],
+    way: str,
 ) -> None:
+    confirm = CONFIRMS[way]
     member_id = make_member("crash@example.com", PASSWORD)
     with app.app_context():
         customer_key = db.session.get(Member, member_id).customer_key
@@ -134,8 +138,13 @@ def test_crash_portal_killed_mid_confirm_reconcile_restores_truth(
     redirects: list[str] = []
     order_ids: list[str] = []
     for i in range(ORDERS):
-        order_id, success, fail = _order(first, http, 20_000 + i)
-        location = sandbox.authorize_payment(
+        order_id, success, fail = _order(first, http, 20_000 + i, way)
+        authorize = (
+            sandbox.authorize_payment
+            if way == "brandpay"
+            else sandbox.authorize_card_payment
+        )
+        location = authorize(
             customer_key, order_id, 20_000 + i, "Crash test", success, fail
         )
         order_ids.append(order_id)
@@ -143,8 +152,8 @@ def test_crash_portal_killed_mid_confirm_reconcile_restores_truth(
 
     # Held at Toss: the first two hang (closed with no effect), the rest are applied
     # after a delay. The portal dies while every one of them is waiting.
-    sandbox.set_fault(CONFIRM, hang=2.0, times=NEVER_APPLIED)
-    sandbox.set_fault(CONFIRM, latency=2.0)
+    sandbox.set_fault(confirm, hang=2.0, times=NEVER_APPLIED)
+    sandbox.set_fault(confirm, latency=2.0)
 
     def follow(location: str) -> None:
         # The portal is killed under this request: that is the test.
@@ -190,7 +199,7 @@ def test_crash_portal_killed_mid_confirm_reconcile_restores_truth(
         # Every confirm went out under the order's one Idempotency-Key.
         keys = {
             c["idempotencyKey"]
-            for c in sandbox.calls(CONFIRM)
+            for c in sandbox.calls(confirm)
             if (c.get("idempotencyKey") or "").startswith(f"confirm-{order_id}-")
         }
         assert keys == {f"confirm-{order_id}-1"}

@@ -164,6 +164,43 @@ def test_faults_pay_and_refund_consistent_with_sandbox_after_reconcile(
     _no_open_work(app)
 
 
+CARD_CONFIRM = "/v1/payments/confirm"  # the standard/international windows' confirm
+
+
+def test_faults_card_window_confirm_consistent_with_sandbox_after_reconcile(
+    app: Flask,
+    payer: Callable[..., Payer],  # noqa: F811
+    sandbox: Any,
+) -> None:
+    """Issue 12: the core confirm of standard and international window payments under
+    every fault the BrandPay confirm is tested with (the same list, its route)."""
+    p = payer()
+    placed: list[str] = []
+    for i, (label, faults) in enumerate(PAY_FAULTS):
+        card_faults = [
+            (CARD_CONFIRM if route == CONFIRM else route, spec)
+            for route, spec in faults
+        ]
+        way = "foreign" if i % 2 else "card"
+        order_id = p.new_order(20_000 + i * 100)
+        location = p.authorize_card(order_id, way)
+        _apply(sandbox, card_faults)
+        resp = p.client.get(path_of(location))
+        sandbox.clear_faults()
+        assert resp.status_code in (200, 202, 303), (label, resp.status_code)
+        placed.append(order_id)
+    assert p.order(placed[-2]).status == "UNKNOWN"  # timeout + lookup timeout
+    sandbox.advance_clock(2)
+    reconcile(app)
+    assert mismatches(app, sandbox, placed) == []
+    for i, order_id in enumerate(placed):
+        order = p.order(order_id)
+        assert order.status == "DONE", order_id
+        assert order.pay_way == ("FOREIGN_CARD" if i % 2 else "CARD")
+        assert sandbox.payment_by_order(order_id)["type"] == "NORMAL"
+    _no_open_work(app)
+
+
 def _expire_tokens(app: Flask) -> None:
     with app.app_context():
         db.session.execute(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from wallet import create_app
-from wallet.config import Config, ConfigError, DevConfig, sdk_url
+from wallet.config import Config, ConfigError, DevConfig, sdk_frame_origins, sdk_url
 from wallet.crypto import TokenVault
 
 
@@ -41,7 +41,11 @@ def test_config_production_with_secrets_starts_on_real_toss(
     monkeypatch.setenv("WALLET_TOSS_SECRET_KEY", "live_sk_example")
     app = create_app()
     assert app.config["TOSS_API_BASE"] == "https://api.tosspayments.com"
-    assert app.config["SDK_URL"] == "https://js.tosspayments.com/v1/brandpay"
+    assert app.config["SDK_URL"] == "https://js.tosspayments.com/v2/standard"
+    # The real SDK's windows come from Toss's hosts (an iframe over our pages).
+    assert app.config["SDK_FRAME_ORIGINS"] == (
+        "https://js.tosspayments.com https://*.tosspayments.com https://*.toss.im"
+    )
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
@@ -57,10 +61,11 @@ def test_config_unknown_config_name_is_refused(monkeypatch: pytest.MonkeyPatch) 
 def test_config_sdk_url_points_at_sandbox_shim_by_default() -> None:
     assert (
         sdk_url({"TOSS_API_BASE": "http://127.0.0.1:5001/"})
-        == "http://127.0.0.1:5001/v1/brandpay"
+        == "http://127.0.0.1:5001/v2/standard"
     )
-    assert sdk_url({"TOSS_API_BASE": "https://api.tosspayments.com"}).startswith(
-        "https://js.tosspayments.com"
+    assert (
+        sdk_url({"TOSS_API_BASE": "https://api.tosspayments.com"})
+        == "https://js.tosspayments.com/v2/standard"
     )
     assert (
         sdk_url({"TOSS_API_BASE": "x", "TOSS_SDK_URL": "https://cdn.example/sdk.js"})
@@ -71,3 +76,10 @@ def test_config_sdk_url_points_at_sandbox_shim_by_default() -> None:
 def test_config_development_defaults_use_doc_test_keys() -> None:
     assert DevConfig.TOSS_SECRET_KEY.startswith("test_sk_")
     assert Config.TOSS_SECRET_KEY is None
+
+
+def test_config_sdk_frame_origins_sandbox_only_its_origin_or_override() -> None:
+    config = {"TOSS_API_BASE": "http://127.0.0.1:5001"}
+    assert sdk_frame_origins(config, "http://127.0.0.1:5001") == "http://127.0.0.1:5001"
+    config["TOSS_FRAME_ORIGINS"] = "https://pay.example"
+    assert sdk_frame_origins(config, "http://127.0.0.1:5001") == "https://pay.example"

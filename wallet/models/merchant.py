@@ -144,7 +144,10 @@ class WalletLinkUse(db.Model):  # type: ignore[name-defined,misc]
         ForeignKey("merchants.id", ondelete="CASCADE"), index=True
     )
     order_id: Mapped[str] = mapped_column(String(64))
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    # None: redeemed by a guest, who pays by card without an account (issue 12).
+    member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE")
+    )
     used_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -43,6 +43,14 @@ STATUSES = (
     UNKNOWN,
 )
 PAID = (DONE, PARTIAL_CANCELED, CANCELED)
+
+# Which way an order was paid (the confirm attempt that claimed it): the BrandPay
+# window, the standard card window, or the international card window (contract §6.1).
+PAY_BRANDPAY = "BRANDPAY"
+PAY_CARD = "CARD"
+PAY_FOREIGN_CARD = "FOREIGN_CARD"
+PAY_WAYS = (PAY_BRANDPAY, PAY_CARD, PAY_FOREIGN_CARD)
+CARD_WAYS = (PAY_CARD, PAY_FOREIGN_CARD)  # confirmed with POST /v1/payments/confirm
 # Allowed moves. Money states only go forward; unsettled states may go back to
 # PENDING when Toss's truth says nothing was charged, so the order stays payable.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -80,6 +88,12 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
         ),
         # History is keyset-paginated on (created_at, id) per member; the admin's and
         # a merchant's lists too, over every order or one merchant's (revision 0005).
+        CheckConstraint(
+            "pay_way IS NULL OR pay_way IN ("
+            + ", ".join(f"'{w}'" for w in PAY_WAYS)
+            + ")",
+            name="pay_way",
+        ),
         Index("ix_orders_member_created", "member_id", "created_at", "id"),
         Index("ix_orders_created_at_id", "created_at", "id"),
         Index("ix_orders_status_created", "status", "created_at", "id"),
@@ -106,6 +120,8 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
     confirm_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     confirm_payment_key: Mapped[str | None] = mapped_column(String(200))
     failure_code: Mapped[str | None] = mapped_column(String(64))
+    # PAY_WAYS; set when a confirm claims the order (None: never claimed).
+    pay_way: Mapped[str | None] = mapped_column(String(16))
 
     member: Mapped[Member | None] = relationship()
     payment: Mapped[Payment | None] = relationship(

@@ -162,6 +162,15 @@ def get_for_member(member: Member, order_id: str) -> Order:
     return expire_if_due(order)
 
 
+def get_for_guest(order_id: str, allowed: list[str] | tuple[str, ...]) -> Order:
+    """A guest's order: one without a member whose pay link this guest redeemed
+    (`allowed`, from the guest's session); anything else is not found."""
+    order = find(order_id) if order_id in allowed else None
+    if order is None or order.member_id is not None or order.merchant_id is None:
+        raise NotFoundError(_("We could not find that order."))
+    return expire_if_due(order)
+
+
 def expire_if_due(order: Order) -> Order:
     """An unpaid order past expires_at becomes EXPIRED (checked whenever it is used)."""
     if order.status == PENDING and order.is_past_expiry():

@@ -28,11 +28,14 @@ from wallet.models._types import utcnow
 from wallet.models.merchant import Merchant
 from wallet.models.order import (
     CANCELED,
+    CARD_WAYS,
     CONFIRMING,
     DONE,
     EXPIRED,
     FAILED,
     PARTIAL_CANCELED,
+    PAY_BRANDPAY,
+    PAY_WAYS,
     PENDING,
     UNKNOWN,
     Order,
@@ -175,24 +178,40 @@ def confirm(
     payment_key: str,
     redirect_order_id: str | None,
     redirect_amount: int | None,
+    way: str = PAY_BRANDPAY,
 ) -> Order:
     """Handle the successUrl: check, claim, confirm once, settle (contract §4).
 
+    `way` is the window that sent the member here (PAY_WAYS): BrandPay payments are
+    confirmed with the BrandPay confirm, card windows with the core confirm (§6.1).
     Returns the order in its resulting state: DONE, PENDING (payable again, with
     `failure_code`), UNKNOWN/CONFIRMING (being checked) or EXPIRED.
     """
     order = orders.get_for_member(member, order_id)
+    return confirm_order(order, payment_key, redirect_order_id, redirect_amount, way)
+
+
+def confirm_order(
+    order: Order,
+    payment_key: str,
+    redirect_order_id: str | None,
+    redirect_amount: int | None,
+    way: str,
+) -> Order:
+    """The successUrl of an order already found for its payer (member or guest)."""
+    if way not in PAY_WAYS or (way == PAY_BRANDPAY and order.member is None):
+        raise WalletError(_("The payment reply from Toss was incomplete."))
     # contract §4: never trust the redirect's amount; compare with the stored order.
     if redirect_order_id != order.order_id or redirect_amount != order.amount:
-        return _refuse_mismatch(order, payment_key, member)
+        return _refuse_mismatch(order, payment_key, order.member)
     if order.status != PENDING:
         return _await_outcome(order)
-    if not _claim(order, payment_key):
+    if not _claim(order, payment_key, way):
         return _await_outcome(order)
-    return _confirm_claimed(order, member.customer_key)
+    return _confirm_claimed(order)
 
 
-def _claim(order: Order, payment_key: str) -> bool:
+def _claim(order: Order, payment_key: str, way: str) -> bool:
     """Atomically take the order for one confirm; False when another request has it."""
     now = utcnow()
     claimed = db.session.execute(
@@ -203,6 +222,7 @@ def _claim(order: Order, payment_key: str) -> bool:
             confirm_attempts=Order.confirm_attempts + 1,
             confirm_started_at=now,
             confirm_payment_key=payment_key,
+            pay_way=way,
             failure_code=None,
             updated_at=now,
         )
@@ -228,16 +248,26 @@ def _await_outcome(order: Order) -> Order:
         time.sleep(_POLL_SECONDS)
 
 
-def _confirm_claimed(order: Order, customer_key: str) -> Order:
+def _confirm_claimed(order: Order) -> Order:
     payment_key = order.confirm_payment_key or ""
     try:
-        truth = toss().confirm_payment(
-            payment_key,
-            order.order_id,
-            order.amount,
-            customer_key,
-            idempotency_key=order.confirm_idempotency_key(),
-        )
+        if order.pay_way in CARD_WAYS:
+            # contract §6.1: standard and international windows, the core confirm.
+            truth = toss().confirm_card_payment(
+                payment_key,
+                order.order_id,
+                order.amount,
+                idempotency_key=order.confirm_idempotency_key(),
+            )
+        else:
+            customer_key = order.member.customer_key if order.member else ""
+            truth = toss().confirm_payment(
+                payment_key,
+                order.order_id,
+                order.amount,
+                customer_key,
+                idempotency_key=order.confirm_idempotency_key(),
+            )
     except (TossError, ValueError) as exc:
         return _after_confirm_error(order, exc)
     return _settle(order, truth)
@@ -316,7 +346,7 @@ def _reopen(order: Order, code: str | None) -> None:
     _finish(order, target, failure_code=safe_code(code))
 
 
-def _refuse_mismatch(order: Order, payment_key: str, member: Member) -> Order:
+def _refuse_mismatch(order: Order, payment_key: str, member: Member | None) -> Order:
     """A redirect whose orderId or amount differ from the order (issue 13 L2).
 
     Any page can send a member's browser to a successUrl with made-up parameters, so
@@ -340,7 +370,7 @@ def _refuse_mismatch(order: Order, payment_key: str, member: Member) -> Order:
     if moved:
         _settle(order, truth)  # type: ignore[arg-type]
     audit.record(
-        member.email,
+        member.email if member is not None else "guest",
         "payment.mismatch",
         f"order:{order.order_id}",
         order_moved=moved,
@@ -541,12 +571,17 @@ def reconcile_order(order: Order) -> str:
         return order.status
     if truth is not None and truth.status in PAID_TOSS_STATUSES:
         return _settle(order, truth).status
-    if truth is not None and truth.status in OPEN_TOSS_STATUSES and order.member:
+    if truth is not None and truth.status in OPEN_TOSS_STATUSES and _confirmable(order):
         # Authorized but not confirmed (or the confirm is still in flight): send the
         # same attempt again under the same Idempotency-Key; Toss replays or acts once.
-        return _confirm_claimed(order, order.member.customer_key).status
+        return _confirm_claimed(order).status
     _reopen(order, truth.failure_code if truth is not None else None)
     return order.status
+
+
+def _confirmable(order: Order) -> bool:
+    """A card window needs only the order; BrandPay also the member's customerKey."""
+    return order.pay_way in CARD_WAYS or order.member is not None
 
 
 def refresh_if_unknown(order: Order) -> Order:

@@ -326,12 +326,56 @@ def redeem_pay_link(token: str, member: Member) -> Order:
             link.merchant,
             order=order.order_id,
         )
+    _spend(link, order, member.id, member.email)
+    db.session.refresh(order)
+    audit.record(
+        member.email,
+        "wallet_link.redeemed",
+        f"order:{order.order_id}",
+        merchant=link.merchant.public_id,
+    )
+    return order
+
+
+def redeem_guest_link(token: str) -> Order:
+    """A guest (no account) uses a pay link once, to pay its order by card (issue 12).
+
+    The order stays without a member; the caller keeps the guest's right to it in the
+    (server-side) session.
+    """
+    link = verify_link(token, "guest")
+    if link.action != "pay" or link.order is None:
+        raise LinkError(_("This link is not a payment link."))
+    order = link.order
+    if order.member_id is not None:
+        raise _refuse(
+            LinkError(
+                _("This order belongs to a member. Log in to pay it."), status=409
+            ),
+            "guest",
+            link.merchant,
+            order=order.order_id,
+        )
+    _spend(link, order, None, "guest")
+    db.session.refresh(order)
+    audit.record(
+        "guest",
+        "wallet_link.redeemed_by_guest",
+        f"order:{order.order_id}",
+        merchant=link.merchant.public_id,
+    )
+    return order
+
+
+def _spend(link: VerifiedLink, order: Order, member_id: int | None, actor: str) -> None:
+    """Record the link's single use and the order's return URL; commit. The unique
+    jti makes a concurrent second use of the same link fail here: a replay."""
     db.session.add(
         WalletLinkUse(
             jti=link.jti,
             merchant_id=link.merchant.id,
             order_id=order.order_id,
-            member_id=member.id,
+            member_id=member_id,
         )
     )
     extra = db.session.get(MerchantOrder, order.id)
@@ -342,23 +386,15 @@ def redeem_pay_link(token: str, member: Member) -> Order:
     try:
         db.session.commit()
     except IntegrityError:
-        db.session.rollback()  # the same jti won a concurrent redeem: a replay
+        db.session.rollback()
         raise _refuse(
             LinkReplayedError(
                 _("This link was already used. Ask the shop for a new one.")
             ),
-            member.email,
+            actor,
             link.merchant,
             order=order.order_id,
         ) from None
-    db.session.refresh(order)
-    audit.record(
-        member.email,
-        "wallet_link.redeemed",
-        f"order:{order.order_id}",
-        merchant=link.merchant.public_id,
-    )
-    return order
 
 
 # -- results back to the merchant ---------------------------------------------------
@@ -381,9 +417,12 @@ def sign_result(merchant: Merchant, order: Order) -> str:
     return jwt.encode({"alg": _ALG, "kid": kid}, claims, OctKey.import_key(key))
 
 
-def return_url_for(order: Order, member: Member) -> str:
-    """Where to send the member back: the allow-listed return URL plus a signed result."""
-    if order.member_id != member.id or order.merchant_id is None:
+def return_url_for(order: Order, member: Member | None) -> str:
+    """Where to send the payer back: the allow-listed return URL plus a signed result.
+
+    `member` None: a guest's order (the caller checked the guest's session)."""
+    owner = member.id if member is not None else None
+    if order.member_id != owner or order.merchant_id is None:
         raise LinkError(_("We could not find that order."), status=404)
     merchant = db.session.get(Merchant, order.merchant_id)
     target = (

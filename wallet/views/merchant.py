@@ -14,6 +14,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask.blueprints import BlueprintSetupState
@@ -32,6 +33,7 @@ from wtforms.validators import (
 )
 
 from wallet.errors import ConflictError
+from wallet.extensions import login_manager
 from wallet.forms import ConfirmForm, member_cancel_days_field
 from wallet.models.merchant import Merchant
 from wallet.security import keep_shown_once, pop_shown_once, reauth_required
@@ -46,6 +48,7 @@ from wallet.services import (
 from wallet.views.admin_merchants import KeyForm
 
 bp = Blueprint("merchant", __name__)
+GUEST_ORDERS_KEY = "guest_orders"  # orderIds whose pay link this browser redeemed
 
 # -- framing ---------------------------------------------------------------------------
 
@@ -87,14 +90,34 @@ def _register_framing(state: BlueprintSetupState) -> None:
 
 
 @bp.get("/l/<token>")
-@login_required
 def landing(token: str) -> ResponseReturnValue:
-    """Check a merchant's wallet link; pay links ask the member to continue (POST)."""
-    link = wallet_links.verify_link(token, current_user.email)
+    """Check a merchant's wallet link; pay links ask the member to continue (POST).
+
+    Someone not logged in may log in (or sign up) for BrandPay, or pay a pay link's
+    order by card as a guest, without an account (issue 12)."""
+    if not current_user.is_authenticated:
+        link = wallet_links.verify_link(token, "guest")
+        if link.action != "pay":
+            return login_manager.unauthorized()
+    else:
+        link = wallet_links.verify_link(token, current_user.email)
     allow_framing_by(link.merchant)
     return render_template(
         "merchant/landing.html", link=link, token=token, form=ConfirmForm()
     )
+
+
+@bp.post("/l/<token>/guest")
+def redeem_as_guest(token: str) -> ResponseReturnValue:
+    """Use a pay link once as a guest: go to the guest checkout (cards only)."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    order = wallet_links.redeem_guest_link(token)
+    # Server-side session: only this browser may pay (and see) the guest's order.
+    mine = [o for o in session.get(GUEST_ORDERS_KEY, []) if o != order.order_id]
+    session[GUEST_ORDERS_KEY] = [*mine[-9:], order.order_id]
+    return redirect(url_for("pay.guest_checkout", order_id=order.order_id), code=303)
 
 
 @bp.post("/l/<token>")

@@ -246,6 +246,7 @@ def _payment_json(order: Order) -> dict[str, Any]:
         "order_id": order.order_id,
         "status": payment.status,
         "method": payment.method,
+        "pay_way": order.pay_way,
         "total_amount": payment.total_amount,
         "balance_amount": payment.balance_amount,
         "approved_at": iso_z(payment.approved_at),

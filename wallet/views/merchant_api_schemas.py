@@ -16,7 +16,13 @@ from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
 from spectree.models import SecureType
 from spectree.plugins.flask_plugin import FlaskPlugin
 
-from wallet.models.order import MAX_AMOUNT, MAX_ORDER_NAME, MIN_AMOUNT, STATUSES
+from wallet.models.order import (
+    MAX_AMOUNT,
+    MAX_ORDER_NAME,
+    MIN_AMOUNT,
+    PAY_WAYS,
+    STATUSES,
+)
 from wallet.models.payment import CANCEL_STATUSES
 from wallet.models.refund_request import REQUEST_STATUSES
 
@@ -153,6 +159,10 @@ class Payment(BaseModel):
     order_id: str
     status: str
     method: str | None
+    pay_way: Literal[PAY_WAYS] | None = Field(  # type: ignore[valid-type]
+        description="Which window paid: BrandPay, Toss's card window or the "
+        "international card window."
+    )
     total_amount: int
     balance_amount: int
     approved_at: str | None

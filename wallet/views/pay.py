@@ -7,11 +7,11 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -31,20 +31,25 @@ from wallet.models.order import (
     MAX_AMOUNT,
     MAX_ORDER_NAME,
     MIN_AMOUNT,
+    PAY_BRANDPAY,
+    PAY_CARD,
+    PAY_FOREIGN_CARD,
     PENDING,
     UNKNOWN,
     Order,
 )
 from wallet.models.refund_request import MAX_REASON
 from wallet.services import orders, payments, refund_requests, wallet_links
-from wallet.views.merchant import allow_framing_by
-from wallet.views.wallet import public_url_for
+from wallet.views.merchant import GUEST_ORDERS_KEY, allow_framing_by
+from wallet.views.wallet import browser_navigation, public_url_for
 
 bp = Blueprint("pay", __name__, url_prefix="/pay")
 
 # contract §4: Toss's paymentKey is at most 200 printable characters.
 _PAYMENT_KEY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")
 _CODE_RE = re.compile(r"^[A-Z0-9_]{1,64}$")
+# successUrl?way=: which window sent the member back (contract §6.1).
+WAYS = {"brandpay": PAY_BRANDPAY, "card": PAY_CARD, "foreign": PAY_FOREIGN_CARD}
 HISTORY_PAGE_SIZE = 20
 RECENT_COUNT = 5
 
@@ -83,11 +88,6 @@ class NewPaymentForm(FlaskForm):
     )
 
 
-def _brandpay_redirect_url() -> str:
-    # The linking capability owns the BrandPay redirect handler (contract §2).
-    return public_url_for("wallet.callback")
-
-
 @bp.app_context_processor
 def _recent_payments() -> dict[str, Any]:
     """`recent_payments()` for the wallet home's block (queried only when used)."""
@@ -119,17 +119,31 @@ def new() -> ResponseReturnValue:
 
 
 def _checkout_page(
-    order: Order, error: str | None = None, status: int = 200
+    order: Order, error: str | None = None, status: int = 200, guest: bool = False
 ) -> ResponseReturnValue:
+    prefix = "pay.guest_" if guest else "pay."
+    ways = [w for w in WAYS if not (guest and w == "brandpay")]  # BrandPay: members
     return render_template(
         "pay/checkout.html",
         order=order,
         error=error,
-        client_key=current_app.config.get("TOSS_CLIENT_KEY") or "",
-        redirect_url=_brandpay_redirect_url(),
-        success_url=public_url_for("pay.success", order_id=order.order_id),
-        fail_url=public_url_for("pay.fail", order_id=order.order_id),
+        guest=guest,
+        success_urls={
+            way: public_url_for(prefix + "success", order_id=order.order_id, way=way)
+            for way in ways
+        },
+        fail_url=public_url_for(prefix + "fail", order_id=order.order_id),
     ), status
+
+
+def processing_page(order: Order) -> ResponseReturnValue:
+    """Issue 14: shown at once while the confirm runs; the browser keeps it on screen
+    until the same URL (with sync=1) answers with the outcome."""
+    # Toss's own query (paymentKey, orderId, amount, way), then the route's order_id.
+    values: dict[str, Any] = {**request.args.to_dict(), **(request.view_args or {})}
+    values["sync"] = "1"
+    target = url_for(request.endpoint or "pay.success", **values)
+    return render_template("pay/processing.html", order=order, target=target), 200
 
 
 @bp.get("/orders/<order_id>")
@@ -152,8 +166,11 @@ def checkout(order_id: str) -> ResponseReturnValue:
 def success(order_id: str) -> ResponseReturnValue:
     """Toss's successUrl: check the redirect against the order, confirm once."""
     payment_key = request.args.get("paymentKey", "")
-    if not _PAYMENT_KEY_RE.match(payment_key):
+    way = WAYS.get(request.args.get("way", "brandpay"))
+    if not _PAYMENT_KEY_RE.match(payment_key) or way is None:
         raise WalletError(_("The payment reply from Toss was incomplete."))
+    if browser_navigation() and not request.args.get("sync"):
+        return processing_page(orders.get_for_member(current_user, order_id))
     try:
         order = payments.confirm(
             current_user,
@@ -161,26 +178,36 @@ def success(order_id: str) -> ResponseReturnValue:
             payment_key,
             request.args.get("orderId"),
             request.args.get("amount", type=int),
+            way,
         )
     except payments.PaymentMismatchError as exc:
-        # Issue 13 L2: the order was not changed; say so where it can be paid.
         order = orders.get_for_member(current_user, order_id)
-        if order.is_payable:
-            return _checkout_page(order, exc.message, exc.status)
-        flash(exc.message, "error")
-        return redirect(url_for("pay.receipt", order_id=order.order_id), code=303)
+        return _after_mismatch(order, exc)
     return _after_confirm(order)
 
 
-def _after_confirm(order: Order) -> ResponseReturnValue:
+def _after_mismatch(
+    order: Order, exc: WalletError, guest: bool = False
+) -> ResponseReturnValue:
+    """Issue 13 L2: the order was not changed; say so where it can be paid."""
+    if order.is_payable:
+        return _checkout_page(order, exc.message, exc.status, guest=guest)
+    flash(exc.message, "error")
+    receipt = "pay.guest_receipt" if guest else "pay.receipt"
+    return redirect(url_for(receipt, order_id=order.order_id), code=303)
+
+
+def _after_confirm(order: Order, guest: bool = False) -> ResponseReturnValue:
     if order.status in (CONFIRMING, UNKNOWN):
         # Not an error: the outcome is being checked with Toss.
-        return render_template("pay/pending.html", order=order), 202
+        return render_template("pay/pending.html", order=order, guest=guest), 202
     if order.status == PENDING:
-        return _checkout_page(order, payments.fail_message(order.failure_code))
+        message = payments.fail_message(order.failure_code)
+        return _checkout_page(order, message, guest=guest)
     if order.status == DONE:
         flash(_("Payment complete."), "success")
-    return redirect(url_for("pay.receipt", order_id=order.order_id), code=303)
+    receipt = "pay.guest_receipt" if guest else "pay.receipt"
+    return redirect(url_for(receipt, order_id=order.order_id), code=303)
 
 
 @bp.get("/orders/<order_id>/fail")
@@ -278,4 +305,73 @@ def history() -> ResponseReturnValue:
     )
     return render_template(
         "pay/history.html", page=result, first=not request.args.get("after")
+    )
+
+
+# -- guests: a merchant's pay link, paid by card without an account (issue 12) --------
+
+
+def _guest_order(order_id: str) -> Order:
+    return orders.get_for_guest(order_id, tuple(session.get(GUEST_ORDERS_KEY, ())))
+
+
+@bp.get("/guest/<order_id>")
+def guest_checkout(order_id: str) -> ResponseReturnValue:
+    """The card windows for a guest's order (payment({customerKey: ANONYMOUS}))."""
+    order = _guest_order(order_id)
+    if order.status not in (PENDING, EXPIRED):
+        return redirect(url_for("pay.guest_receipt", order_id=order.order_id))
+    allow_framing_by(wallet_links.merchant_for_order(order))
+    error = payments.fail_message(order.failure_code) if order.failure_code else None
+    return _checkout_page(order, error, guest=True)
+
+
+@bp.get("/guest/<order_id>/success")
+def guest_success(order_id: str) -> ResponseReturnValue:
+    """A guest's successUrl: the same checks and exactly-once confirm as a member's."""
+    order = _guest_order(order_id)
+    payment_key = request.args.get("paymentKey", "")
+    way = WAYS.get(request.args.get("way", ""))
+    if not _PAYMENT_KEY_RE.match(payment_key) or way not in (
+        PAY_CARD,
+        PAY_FOREIGN_CARD,
+    ):
+        raise WalletError(_("The payment reply from Toss was incomplete."))
+    if browser_navigation() and not request.args.get("sync"):
+        return processing_page(order)
+    try:
+        order = payments.confirm_order(
+            order,
+            payment_key,
+            request.args.get("orderId"),
+            request.args.get("amount", type=int),
+            way,
+        )
+    except payments.PaymentMismatchError as exc:
+        return _after_mismatch(_guest_order(order_id), exc, guest=True)
+    return _after_confirm(order, guest=True)
+
+
+@bp.get("/guest/<order_id>/fail")
+def guest_fail(order_id: str) -> ResponseReturnValue:
+    """A guest's failUrl: say what happened; the order stays payable."""
+    order = _guest_order(order_id)
+    if order.status not in (PENDING, EXPIRED):
+        return redirect(url_for("pay.guest_receipt", order_id=order.order_id))
+    code = request.args.get("code", "")
+    code = code if _CODE_RE.match(code) else ""
+    return _checkout_page(order, payments.fail_message(code), guest=True)
+
+
+@bp.get("/guest/<order_id>/receipt")
+def guest_receipt(order_id: str) -> ResponseReturnValue:
+    """What the guest paid, and the way back to the shop with the signed result."""
+    order = payments.refresh_if_unknown(_guest_order(order_id))
+    if order.status == PENDING:
+        return redirect(url_for("pay.guest_checkout", order_id=order.order_id))
+    return render_template(
+        "pay/guest_receipt.html",
+        order=order,
+        payment=order.payment,
+        back_url=wallet_links.return_url_for(order, None),
     )

@@ -8,6 +8,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -15,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -23,11 +25,16 @@ from wallet.extensions import limiter
 from wallet.forms import ConfirmForm
 from wallet.security import safe_next
 from wallet.services import brandpay
+from wallet.toss import codes
 
 bp = Blueprint("wallet", __name__)
 
 LINK_MODES = ("link", "add")
+# Every BrandPay window may call the redirect handler (a consent or a registration,
+# also inside a payment or the settings): each records a pending attempt first.
+ATTEMPT_MODES = (*LINK_MODES, "settings", "pay")
 AFTER_LINK_KEY = "after_link"
+LINK_MODE_KEY = "link_mode"
 
 
 def public_url_for(endpoint: str, **values: Any) -> str:
@@ -45,7 +52,25 @@ def _link_summary() -> dict[str, Any]:
             return None
         return brandpay.link_of(current_user)
 
-    return {"brandpay_link": brandpay_link}
+    def brandpay_redirect_url() -> str:
+        return public_url_for("wallet.callback")
+
+    locale = str(get_locale() or "ko")
+    card_types = {"신용": _("Credit"), "체크": _("Debit"), "기프트": _("Gift")}
+
+    return {
+        "brandpay_link": brandpay_link,
+        "brandpay_redirect_url": brandpay_redirect_url,
+        "card_company_name": lambda code: codes.card_company_name(code, locale),
+        "bank_name": lambda code: codes.bank_name(code, locale),
+        "card_type_label": lambda kind: card_types.get(kind or "", kind or ""),
+    }
+
+
+def browser_navigation() -> bool:
+    """A person's browser opening the page (not the SDK, a script or a test client):
+    such a page may render at once and finish its slow part afterwards."""
+    return request.headers.get("Sec-Fetch-Mode") == "navigate"
 
 
 @bp.get("/wallet/link")
@@ -65,12 +90,49 @@ def start_link() -> ResponseReturnValue:
     mode = request.form.get("mode", "link")
     if not ConfirmForm().validate_on_submit() or mode not in LINK_MODES:
         raise WalletError(_("Start linking from your wallet page."))
+    _record_attempt(mode, request.form.get("next"))
+    return redirect(url_for("wallet.connect", mode=mode), code=303)
+
+
+def _record_attempt(mode: str, next_url: str | None) -> None:
     brandpay.start_link_attempt(current_user)
     # Where to go once linked (e.g. back to the checkout that sent them); same-site only.
-    session[AFTER_LINK_KEY] = safe_next(
-        request.form.get("next"), url_for("wallet.methods")
+    session[AFTER_LINK_KEY] = safe_next(next_url, url_for("wallet.methods"))
+    session[LINK_MODE_KEY] = mode
+
+
+@bp.post("/wallet/link/attempt")
+@login_required
+@limiter.limit("30 per minute")
+def record_attempt() -> ResponseReturnValue:
+    """JSON (CSRF header): a BrandPay window is about to open on this page."""
+    data = request.get_json(silent=True)
+    data = data if isinstance(data, dict) else {}
+    mode, next_url = data.get("mode"), data.get("next")
+    if mode not in ATTEMPT_MODES or not isinstance(next_url, str | None):
+        return jsonify(code="INVALID_REQUEST", message=_("Reload the page.")), 400
+    _record_attempt(mode, next_url)
+    return jsonify(ok=True)
+
+
+def _fetched_by_sdk() -> bool:
+    """Whether the SDK called the redirect handler with fetch (cookies included),
+    rather than sending the whole page there (contract §2: the transport is open)."""
+    return request.headers.get("Sec-Fetch-Mode") in ("cors", "same-origin") and (
+        request.headers.get("Sec-Fetch-Dest") == "empty"
     )
-    return redirect(url_for("wallet.connect", mode=mode), code=303)
+
+
+def _linked_message(
+    mode: str | None, target: str, was_linked: bool, fetched: bool
+) -> str:
+    if mode in ("add", "settings") or (mode == "pay" and was_linked):
+        return _("The payment method was added.")
+    if mode == "pay" and fetched:  # the payment goes on in the same window
+        return _("Your BrandPay wallet is now linked.")
+    if target == url_for("wallet.methods"):
+        return _("BrandPay is linked. Your payment methods are below.")
+    return _("BrandPay is linked. You can pay now.")
 
 
 @bp.get("/wallet/connect")
@@ -80,12 +142,10 @@ def connect() -> ResponseReturnValue:
     mode = request.args.get("mode", "link")
     if mode not in LINK_MODES:
         mode = "link"
-    return render_template(
-        "wallet/connect.html",
-        mode=mode,
-        client_key=current_app.config["TOSS_CLIENT_KEY"],
-        redirect_url=public_url_for("wallet.callback"),
-    )
+    # addPaymentMethod resolves once the window is done (fetch mode: the redirect
+    # handler was already called); then go where the member was headed.
+    done = safe_next(session.get(AFTER_LINK_KEY), url_for("wallet.methods"))
+    return render_template("wallet/connect.html", mode=mode, done_url=done)
 
 
 @bp.get("/brandpay/callback")
@@ -93,28 +153,60 @@ def connect() -> ResponseReturnValue:
 def callback() -> ResponseReturnValue:
     """contract §2 redirect `?code&customerKey`: refused unless it is this member's."""
     member = current_user if current_user.is_authenticated else None
+    fetched = _fetched_by_sdk()
+    link = brandpay.link_of(member) if member is not None else None
+    was_linked = link is not None and link.status == "linked"
     try:
         brandpay.complete_link(
             member, request.args.get("code"), request.args.get("customerKey")
         )
     except (brandpay.LinkRefusedError, brandpay.LinkFailedError) as exc:
+        if fetched:  # the SDK rejects its call; the page says what to do
+            return jsonify(code=exc.code, message=exc.message), exc.status
         page = render_template("wallet/callback_refused.html", message=exc.message)
         return page, exc.status
+    mode = session.pop(LINK_MODE_KEY, None)
     target = safe_next(session.pop(AFTER_LINK_KEY, None), url_for("wallet.methods"))
-    if target == url_for("wallet.methods"):
-        flash(_("BrandPay is linked. Your payment methods are below."), "success")
-    else:
-        flash(_("BrandPay is linked. You can pay now."), "success")
+    flash(_linked_message(mode, target, was_linked, fetched), "success")
+    if fetched:
+        # The SDK goes on in its window (e.g. to the payment): answer at once, no
+        # page; the message waits in the session for the next page.
+        return jsonify(linked=True)
     return redirect(target)
 
 
 @bp.get("/wallet/methods")
 @login_required
 def methods() -> ResponseReturnValue:
-    """Cards and accounts, live from Toss; empty, re-link and error states."""
+    """Cards and accounts, live from Toss; empty, re-link and error states.
+
+    Issue 14: in a browser the page answers at once and loads Toss's list from
+    `methods_list`; `?sync=1` (the no-script link) renders it in the page.
+    """
+    link = brandpay.link_of(current_user)
+    form = ConfirmForm()
+    linked = link is not None and link.status == "linked"
+    if linked and browser_navigation() and not request.args.get("sync"):
+        return render_template(
+            "wallet/methods.html", overview=None, link=link, form=form
+        )
     overview = brandpay.methods_overview(current_user)
-    page = render_template("wallet/methods.html", overview=overview, form=ConfirmForm())
+    page = render_template(
+        "wallet/methods.html", overview=overview, link=link, form=form
+    )
     return page, 503 if overview.unavailable else 200
+
+
+@bp.get("/wallet/methods/list")
+@login_required
+def methods_list() -> ResponseReturnValue:
+    """JSON for the methods page: Toss's live list, rendered as the page shows it."""
+    overview = brandpay.methods_overview(current_user)
+    html = render_template(
+        "wallet/_methods_list.html", overview=overview, form=ConfirmForm()
+    )
+    body = jsonify(html=html, count=overview.count, unavailable=overview.unavailable)
+    return body, 503 if overview.unavailable else 200
 
 
 @bp.post("/wallet/methods/remove")

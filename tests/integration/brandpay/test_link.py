@@ -117,12 +117,18 @@ def test_link_connect_page_loads_sdk_without_inline_script(
     page = who.client.get("/wallet/connect?mode=link")
     html = page.get_data(as_text=True)
     assert redirect_url == "http://localhost/brandpay/callback"
-    assert f'src="{sandbox.base_url}/v1/brandpay"' in html
+    assert f'src="{sandbox.base_url}/v2/standard"' in html
+    assert "/v1/brandpay" not in html
     assert f'data-customer-key="{who.customer_key}"' in html
     assert 'data-client-key="test_ck_' in html
     assert "<script>" not in html
     assert "onclick" not in html
-    assert sandbox.base_url in page.headers["Content-Security-Policy"]
+    csp = page.headers["Content-Security-Policy"]
+    # The SDK's script, its calls and its overlay window (an iframe); forms post here.
+    assert f"script-src 'self' {sandbox.base_url};" in csp
+    assert f"connect-src 'self' {sandbox.base_url};" in csp
+    assert f"frame-src 'self' {sandbox.base_url};" in csp
+    assert "form-action 'self';" in csp
 
 
 def test_link_callback_public_url_set_uses_it_for_redirect(
@@ -283,3 +289,82 @@ def test_link_add_method_renews_same_link(
     assert again.status == "linked"
     assert len(sandbox.methods(linked.customer_key)["accounts"]) == 1
     assert len(audit_actions(app, "brandpay.link_renewed")) == 1
+
+
+SDK_FETCH = {"Sec-Fetch-Mode": "cors", "Sec-Fetch-Dest": "empty"}
+
+
+def _attempt(who: Browser, mode: str, next_url: str | None = None) -> Any:
+    page = who.client.get("/wallet/methods?sync=1").get_data(as_text=True)
+    token = re.search(
+        r'data-csrf="([^"]+)"|name="csrf_token"[^>]*value="([^"]+)"', page
+    )
+    assert token
+    return who.client.post(
+        "/wallet/link/attempt",
+        json={"mode": mode, "next": next_url},
+        headers={"X-CSRFToken": token.group(1) or token.group(2)},
+    )
+
+
+def test_link_attempt_endpoint_records_attempt_for_sdk_window(
+    app: Flask, browser: Callable[..., Browser]
+) -> None:
+    who = browser()
+    resp = _attempt(who, "pay", "/pay/orders/ord_abcdefgh")
+    assert resp.status_code == 200
+    assert resp.get_json() == {"ok": True}
+    with app.app_context():
+        assert db.session.scalar(select(func.count(LinkAttempt.id))) == 1
+
+
+def test_link_attempt_endpoint_without_csrf_or_bad_mode_writes_nothing(
+    app: Flask, browser: Callable[..., Browser]
+) -> None:
+    who = browser()
+    assert (
+        who.client.post("/wallet/link/attempt", json={"mode": "pay"}).status_code == 400
+    )
+    assert _attempt(who, "steal").status_code == 400
+    with app.app_context():
+        assert db.session.scalar(select(func.count(LinkAttempt.id))) == 0
+
+
+def test_link_callback_fetched_by_sdk_answers_json_and_links(
+    app: Flask, sandbox: Any, browser: Callable[..., Browser]
+) -> None:
+    who = browser()
+    assert _attempt(who, "pay", "/pay/orders/ord_abcdefgh").status_code == 200
+    location = sandbox.link_customer(
+        who.customer_key, "http://localhost/brandpay/callback"
+    )
+    path = location.removeprefix("http://localhost")
+    resp = who.client.get(path, headers=SDK_FETCH)
+    assert resp.status_code == 200  # no redirect the SDK's fetch would have to follow
+    assert resp.get_json() == {"linked": True}
+    with app.app_context():
+        link = db.session.scalar(
+            select(BrandPayLink).filter_by(member_id=who.member_id)
+        )
+        assert link is not None
+        assert link.status == "linked"
+    # The message waits for the next page the member sees.
+    page = who.client.get("/pay/history").get_data(as_text=True)
+    assert "Your BrandPay wallet is now linked." in page
+
+
+def test_link_callback_fetched_without_attempt_is_json_refusal(
+    app: Flask, sandbox: Any, browser: Callable[..., Browser]
+) -> None:
+    who = browser()
+    location = sandbox.link_customer(
+        who.customer_key, "http://localhost/brandpay/callback"
+    )
+    resp = who.client.get(location.removeprefix("http://localhost"), headers=SDK_FETCH)
+    assert resp.status_code == 400
+    assert resp.get_json()["code"] == "LINK_REFUSED"
+    with app.app_context():
+        assert (
+            db.session.scalar(select(BrandPayLink).filter_by(member_id=who.member_id))
+            is None
+        )

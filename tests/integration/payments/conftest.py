@@ -87,6 +87,40 @@ class Payer:
             )
         )
 
+    def card_urls(self, order_id: str, way: str = "card") -> tuple[str, str]:
+        """successUrl and failUrl of the checkout's card (or foreign card) button."""
+        html = self.client.get(f"/pay/orders/{order_id}").get_data(as_text=True)
+        success = re.search(rf'data-pay-way="{way}"\s+data-success-url="([^"]+)"', html)
+        fail = _FAIL_RE.search(html)
+        assert success
+        assert fail
+        return success.group(1).replace("&amp;", "&"), fail.group(1)
+
+    def authorize_card(
+        self,
+        order_id: str,
+        way: str = "card",
+        card_number: str | None = None,
+        **kw: Any,
+    ) -> str:
+        """Pay in the standard (way="card") or international ("foreign") window as
+        this member (payment({customerKey})); returns the redirect Location."""
+        order = self.order(order_id)
+        success, fail = self.card_urls(order_id, way)
+        return str(
+            self.sandbox.authorize_card_payment(
+                self.customer_key,
+                order_id,
+                kw.pop("amount", order.amount),
+                order.order_name,
+                success,
+                fail,
+                card_number,
+                international=way == "foreign",
+                **kw,
+            )
+        )
+
     def pay(self, amount: int = 15000) -> tuple[str, Any]:
         """Order, authorize, follow the success redirect; (orderId, response)."""
         order_id = self.new_order(amount)
@@ -133,6 +167,20 @@ def confirm_calls(sandbox: Any) -> Callable[[str], list[dict[str, Any]]]:
         return [
             c
             for c in sandbox.calls("/v1/brandpay/payments/confirm")
+            if (c.get("idempotencyKey") or "").startswith(f"confirm-{order_id}-")
+        ]
+
+    return _calls
+
+
+@pytest.fixture
+def card_confirm_calls(sandbox: Any) -> Callable[[str], list[dict[str, Any]]]:
+    """The core confirms (`POST /v1/payments/confirm`) the sandbox got for one order."""
+
+    def _calls(order_id: str) -> list[dict[str, Any]]:
+        return [
+            c
+            for c in sandbox.calls("/v1/payments/confirm")
             if (c.get("idempotencyKey") or "").startswith(f"confirm-{order_id}-")
         ]
 
