@@ -112,6 +112,11 @@ def close_window(page: Any) -> None:
     window_closed(page)
 
 
+def methods_loaded(page: Any) -> None:
+    """The methods page shows at once and loads Toss's list after: wait for it."""
+    page.wait_for_selector("#methods-list:not([aria-busy=true])")
+
+
 def card_window_pay(page: Any, card_number: str) -> None:
     """In the standard card window (카드 결제): a test card, then pay."""
     frame = toss_window(page)

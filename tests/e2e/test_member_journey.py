@@ -56,6 +56,7 @@ def test_member_journey_link_pay_refund_remove_withdraw_completes(
     shot("hosted-register")
     steps.hosted_register(page, steps.GOOD_CARD)
     page.wait_for_url(f"{live_portal}/wallet/methods")
+    steps.methods_loaded(page)
     assert page.get_by_text(
         "BrandPay is linked. Your payment methods are below."
     ).is_visible()
@@ -68,6 +69,7 @@ def test_member_journey_link_pay_refund_remove_withdraw_completes(
     page.get_by_role("button", name="Add a payment method").click()
     steps.hosted_register(page, steps.SECOND_CARD)
     page.wait_for_url(f"{live_portal}/wallet/methods")
+    steps.methods_loaded(page)
     assert page.get_by_text("The payment method was added.").is_visible()
     assert page.get_by_text("BrandPay is linked").count() == 0
     cards = page.get_by_role("list", name="Cards").get_by_role("listitem")
@@ -123,9 +125,11 @@ def test_member_journey_link_pay_refund_remove_withdraw_completes(
 
     # Remove the second card.
     page.goto(f"{live_portal}/wallet/methods")
+    steps.methods_loaded(page)
     second = cards.filter(has_text=steps.masked(steps.SECOND_CARD))
     second.get_by_role("button", name="Remove").click()
     page.wait_for_url(f"{live_portal}/wallet/methods")
+    steps.methods_loaded(page)
     assert page.get_by_text("was removed.").is_visible()
     assert cards.count() == 1
     remaining = sandbox.methods(customer_key)["cards"]

@@ -59,6 +59,7 @@ def test_checkout_declined_and_canceled_window_keeps_order_payable(
     open_brandpay.click()
     steps.hosted_register(page, steps.DECLINED_CARD)
     page.wait_for_url(f"{live_portal}/wallet/methods")
+    steps.methods_loaded(page)
     shot("methods")
     assert_accessible("methods, phone")
 

@@ -254,6 +254,7 @@ def test_methods_page_settings_password_and_one_touch(
     page.get_by_role("button", name="Link BrandPay").click()
     steps.hosted_register(page, steps.GOOD_CARD)
     page.wait_for_url(f"{live_portal}/wallet/methods")
+    steps.methods_loaded(page)
     # Names from Toss's code tables, not codes; what "Selected" means is said.
     cards = page.get_by_role("list", name="Cards")
     assert "Hyundai Card" in cards.inner_text()
