@@ -33,6 +33,7 @@ from wtforms.validators import (
 
 from wallet.errors import ConflictError
 from wallet.forms import ConfirmForm, member_cancel_days_field
+from wallet.labels import krw
 from wallet.models.merchant import Merchant
 from wallet.security import keep_shown_once, pop_shown_once, reauth_required
 from wallet.services import (
@@ -299,7 +300,7 @@ def refund(merchant_id: int, order_id: str) -> ResponseReturnValue:
     if pending:
         flash(payments.RefundPendingError().message, "warning")
     else:
-        flash(_("Refunded %(amount)s won.", amount=f"{form.amount.data:,}"), "success")
+        flash(_("Refunded %(amount)s.", amount=krw(form.amount.data)), "success")
     return _back(merchant, "payments")
 
 
@@ -331,7 +332,7 @@ def approve_request(merchant_id: int, request_id: str) -> ResponseReturnValue:
         flash(payments.RefundPendingError().message, "warning")
     else:
         flash(
-            _("Approved and refunded %(amount)s won.", amount=f"{form.amount.data:,}"),
+            _("Approved and refunded %(amount)s.", amount=krw(form.amount.data)),
             "success",
         )
     return _back(merchant, "refund-requests")
