@@ -200,6 +200,11 @@ def _after_confirm(order: Order) -> ResponseReturnValue:
         return _checkout_page(order, payments.fail_message(order.failure_code))
     if order.status == DONE:
         flash(_("Payment complete."), "success")
+        if order.merchant_id is not None:
+            # Issue 14: a shop's order goes back to the shop by itself (static/js/return.js).
+            return redirect(
+                url_for("pay.receipt", order_id=order.order_id, back="auto"), code=303
+            )
     return redirect(url_for("pay.receipt", order_id=order.order_id), code=303)
 
 
@@ -224,15 +229,23 @@ def receipt(order_id: str) -> ResponseReturnValue:
     order = payments.refresh_if_unknown(orders.get_for_member(current_user, order_id))
     if order.status == PENDING:
         return redirect(url_for("pay.checkout", order_id=order.order_id))
-    return _receipt_page(order, RefundRequestForm(formdata=None))
+    return _receipt_page(
+        order, RefundRequestForm(formdata=None), auto_return=request.args.get("back")
+    )
 
 
 def _receipt_page(
-    order: Order, request_form: RefundRequestForm, status: int = 200
+    order: Order,
+    request_form: RefundRequestForm,
+    status: int = 200,
+    auto_return: str | None = None,
 ) -> ResponseReturnValue:
+    shop_return = wallet_links.shop_return_for(order, current_user)
     return render_template(
         "pay/receipt.html",
         order=order,
+        shop_return=shop_return,
+        auto_return=auto_return == "auto" and shop_return is not None,
         payment=order.payment,
         can_cancel=payments.can_member_cancel(order),
         cancel_days=payments.member_cancel_days(order),
