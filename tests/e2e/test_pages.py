@@ -13,7 +13,7 @@ from sqlalchemy import select
 from tests.e2e import steps
 from wallet.extensions import db
 from wallet.models.order import Order
-from wallet.services import demo, orders
+from wallet.services import demo, merchants, orders
 
 pytestmark = pytest.mark.e2e
 
@@ -53,6 +53,7 @@ def seeded(app: Flask, live_portal: str, sandbox: Any, tmp_path: Any) -> dict[st
             "shop_order": shop_order.order_id,
             "member_id": partial.member_id,
             "merchant": shop.public_id,
+            "merchant_pk": merchants.by_public_id(shop.public_id).id,
         }
 
 
@@ -160,5 +161,15 @@ def test_pages_admin_and_merchant_accessible_and_fit_phone(
 
     _log_in_as(page, live_portal, demo.DEMO_SHOP_STAFF)
     _check_pages(
-        page, live_portal, [("merchant", "/merchant")], shot, assert_accessible
+        page,
+        live_portal,
+        [
+            ("merchant", "/merchant"),
+            (
+                "merchant-order",
+                f"/merchant/{seeded['merchant_pk']}/orders/{seeded['shop_order']}",
+            ),
+        ],
+        shot,
+        assert_accessible,
     )

@@ -165,7 +165,10 @@ def _pages(seeded: dict[str, str]) -> dict[tuple[str, str], list[str]]:
             "/admin/audit",
             "/admin/payments/export",
         ],
-        demo.DEMO_SHOP_STAFF: ["/merchant"],
+        demo.DEMO_SHOP_STAFF: [
+            "/merchant",
+            f"/merchant/{seeded['merchant']}/orders/{shop_order}",
+        ],
     }
 
 

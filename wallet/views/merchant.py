@@ -242,6 +242,66 @@ def dashboard() -> ResponseReturnValue:
     return _dashboard(merchant, mine)
 
 
+@bp.get("/merchant/<int:merchant_id>/orders/<order_id>")
+@login_required
+@staff_only
+def order_detail(merchant_id: int, order_id: str) -> ResponseReturnValue:
+    """One of the merchant's orders: its payment, refunds, requests and webhooks."""
+    merchant, _mine = _staff_merchant(merchant_id)
+    order = merchants.order_of(merchant, order_id)
+    events = outbox.recent_events(merchant, order_id=order.order_id)
+    return render_template(
+        "merchant/order.html",
+        merchant=merchant,
+        order=order,
+        payment=order.payment,
+        requests=refund_requests.for_order(order),
+        events=events,
+        attempts=outbox.attempts_for([e.id for e in events]),
+        form=ConfirmForm(),
+    )
+
+
+def _webhook_action(
+    merchant_id: int, act: Callable[[Merchant, str], object], done: str
+) -> ResponseReturnValue:
+    """Resend / test: CSRF-checked, the outcome flashed on the delivery log."""
+    merchant, _mine = _staff_merchant(merchant_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        act(merchant, _staff_actor(merchant))
+    except ConflictError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(done, "success")
+    return _back(merchant, "webhooks")
+
+
+@bp.post("/merchant/<int:merchant_id>/webhooks/<int:event_id>/resend")
+@login_required
+@staff_only
+def resend_webhook(merchant_id: int, event_id: int) -> ResponseReturnValue:
+    """Deliver one webhook again (same body and webhook-id), as soon as possible."""
+    return _webhook_action(
+        merchant_id,
+        lambda merchant, actor: outbox.resend(merchant, event_id, actor),
+        _("The webhook will be sent again in a moment."),
+    )
+
+
+@bp.post("/merchant/<int:merchant_id>/webhooks/test")
+@login_required
+@staff_only
+def test_webhook(merchant_id: int) -> ResponseReturnValue:
+    """Queue a signed `webhook.test` event to the merchant's webhook URL."""
+    return _webhook_action(
+        merchant_id,
+        outbox.send_test,
+        _("A test event is on its way to your webhook URL."),
+    )
+
+
 @bp.post("/merchant/<int:merchant_id>/keys")
 @login_required
 @staff_only
@@ -301,6 +361,13 @@ def refund(merchant_id: int, order_id: str) -> ResponseReturnValue:
         flash(payments.RefundPendingError().message, "warning")
     else:
         flash(_("Refunded %(amount)s.", amount=krw(form.amount.data)), "success")
+    if request.form.get("back") == "order":  # sent from the order's own page
+        return redirect(
+            url_for(
+                "merchant.order_detail", merchant_id=merchant.id, order_id=order_id
+            ),
+            303,
+        )
     return _back(merchant, "payments")
 
 
