@@ -12,9 +12,10 @@
     if (question && amountInput) {
       var input = document.getElementById(amountInput);
       var digits = input ? String(input.value).replace(/[^0-9]/g, "") : "";
-      var grouped = digits ? Number(digits).toLocaleString("en-US") : "?";
+      // No amount: nothing to confirm; the server refuses it and says why.
+      var grouped = digits ? Number(digits).toLocaleString("en-US") : "";
       var money = (form.getAttribute("data-money") || "__N__").replace("__N__", grouped);
-      question = question.replace("__AMOUNT__", money);
+      question = digits ? question.replace("__AMOUNT__", money) : "";
     }
     if (question && !window.confirm(question)) {
       event.preventDefault();
