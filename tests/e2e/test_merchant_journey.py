@@ -126,3 +126,28 @@ def test_merchant_journey_same_tab_link_returns_to_shop_by_itself(
         f"Order {order_id}: DONE"
     )
     assert js_errors == []
+
+
+def test_merchant_journey_new_shopper_signs_up_and_keeps_the_order(
+    page: Any, live_portal: str, example_shop: ShopSite, js_errors: list[str]
+) -> None:
+    """Issue 14: signing up from the login page a shop's link led to keeps the link:
+    after registering and logging in, the member is on the shop's order, not /wallet."""
+    page.goto(example_shop.url)
+    with page.expect_popup() as opened:
+        page.get_by_role("link", name="Pay with BrandPay Wallet").click()
+    wallet = opened.value
+    wallet.wait_for_url(re.compile(rf"{live_portal}/auth/login\?next=.*"))
+    wallet.get_by_role("link", name="Create an account").click()
+    wallet.wait_for_url(re.compile(rf"{live_portal}/auth/register\?next=.*"))
+    wallet.get_by_label("Email").fill("newcomer@example.com")
+    wallet.get_by_label("Password", exact=True).fill("newcomer-pass-1")
+    wallet.get_by_label("Repeat password").fill("newcomer-pass-1")
+    wallet.get_by_role("button", name="Create account").click()
+    wallet.wait_for_url(re.compile(rf"{live_portal}/auth/login\?next=.*"))
+    steps.log_in(wallet, live_portal, "newcomer@example.com", "newcomer-pass-1")
+    wallet.wait_for_url(re.compile(rf"{live_portal}/l/[^/]+$"))
+    assert wallet.get_by_role("heading", level=1).inner_text() == (
+        f"Pay {demo.DEMO_MERCHANT_NAME}"
+    )
+    assert js_errors == []
