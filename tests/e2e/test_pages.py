@@ -151,6 +151,8 @@ def test_pages_admin_and_merchant_accessible_and_fit_phone(
         ("admin-payment", f"/admin/payments/{seeded['order_id']}"),
         ("admin-merchants", "/admin/merchants"),
         ("admin-audit", "/admin/audit"),
+        ("admin-merchant-detail", f"/admin/merchants/{seeded['merchant_pk']}"),
+        ("admin-export", "/admin/payments/export"),
     ]
     _check_pages(page, live_portal, admin_pages, shot, assert_accessible)
     page.set_viewport_size(DESKTOP)
