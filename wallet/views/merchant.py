@@ -35,6 +35,7 @@ from wallet.errors import ConflictError
 from wallet.forms import ConfirmForm, member_cancel_days_field
 from wallet.labels import krw
 from wallet.models.merchant import Merchant
+from wallet.models.order import Order
 from wallet.security import keep_shown_once, pop_shown_once, reauth_required
 from wallet.services import (
     merchants,
@@ -248,7 +249,13 @@ def dashboard() -> ResponseReturnValue:
 def order_detail(merchant_id: int, order_id: str) -> ResponseReturnValue:
     """One of the merchant's orders: its payment, refunds, requests and webhooks."""
     merchant, _mine = _staff_merchant(merchant_id)
-    order = merchants.order_of(merchant, order_id)
+    return _order_page(merchant, merchants.order_of(merchant, order_id))
+
+
+def _order_page(
+    merchant: Merchant, order: Order, status: int = 200, error: str | None = None
+) -> ResponseReturnValue:
+    """The order's page; `error` is a refused refund's reason, shown at its form."""
     events = outbox.recent_events(merchant, order_id=order.order_id)
     return render_template(
         "merchant/order.html",
@@ -259,7 +266,9 @@ def order_detail(merchant_id: int, order_id: str) -> ResponseReturnValue:
         events=events,
         attempts=outbox.attempts_for([e.id for e in events]),
         form=ConfirmForm(),
-    )
+        error=error,
+        typed=request.form if request.method == "POST" else {},
+    ), status
 
 
 def _webhook_action(
@@ -338,13 +347,11 @@ def revoke_key(merchant_id: int, key_id: int) -> ResponseReturnValue:
 @reauth_required(_l("Refund a payment"))
 def refund(merchant_id: int, order_id: str) -> ResponseReturnValue:
     """Refund all or part of one of the merchant's paid orders, with a reason."""
-    merchant, mine = _staff_merchant(merchant_id)
+    merchant, _mine = _staff_merchant(merchant_id)
     order = merchants.order_of(merchant, order_id)
     form = MerchantRefundForm()
     if not form.validate_on_submit():
-        return _dashboard(
-            merchant, mine, 400, failed=("refund", order_id), error=_form_error(form)
-        )
+        return _order_page(merchant, order, 400, error=_form_error(form))
     try:
         _order, pending = merchants.refund(
             merchant,
@@ -354,21 +361,15 @@ def refund(merchant_id: int, order_id: str) -> ResponseReturnValue:
             actor=_staff_actor(merchant),
         )
     except ConflictError as exc:
-        return _dashboard(
-            merchant, mine, exc.status, failed=("refund", order_id), error=exc.message
-        )
+        return _order_page(merchant, order, exc.status, error=exc.message)
     if pending:
         flash(payments.RefundPendingError().message, "warning")
     else:
         flash(_("Refunded %(amount)s.", amount=krw(form.amount.data)), "success")
-    if request.form.get("back") == "order":  # sent from the order's own page
-        return redirect(
-            url_for(
-                "merchant.order_detail", merchant_id=merchant.id, order_id=order_id
-            ),
-            303,
-        )
-    return _back(merchant, "payments")
+    return redirect(
+        url_for("merchant.order_detail", merchant_id=merchant.id, order_id=order_id),
+        303,
+    )
 
 
 @bp.post("/merchant/<int:merchant_id>/refund-requests/<request_id>/approve")

@@ -54,15 +54,27 @@ def test_merchant_dashboard_order_page_refund_and_webhook_log(
         staff,
         page,
         f"/merchant/{hooked.id}/orders/{order_id}/refund",
-        {"amount": "2300", "reason": "dented tin", "back": "order"},
+        {"amount": "2300", "reason": "dented tin"},
     )
     assert "/auth/reauth" in first.headers["Location"]
     post_form(staff, "/auth/reauth", "/auth/reauth", {"password": PASSWORD})
+    # Too much: refused on the order's page, with what was typed kept; nothing sent.
+    over = post_form(
+        staff,
+        page,
+        f"/merchant/{hooked.id}/orders/{order_id}/refund",
+        {"amount": "99999", "reason": "too much"},
+    )
+    assert over.status_code == 409
+    refused = over.get_data(as_text=True)
+    assert "At most ₩12,300 can be refunded now." in refused
+    assert 'value="too much"' in refused
+    assert p.order(order_id).payment.balance_amount == 12300
     resp = post_form(
         staff,
         page,
         f"/merchant/{hooked.id}/orders/{order_id}/refund",
-        {"amount": "2300", "reason": "dented tin", "back": "order"},
+        {"amount": "2300", "reason": "dented tin"},
     )
     assert resp.status_code == 303
     assert resp.headers["Location"].endswith(page)
