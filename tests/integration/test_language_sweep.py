@@ -56,7 +56,7 @@ _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]+")
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
 _EMAIL = re.compile(r"\S+@\S+")
 _URLISH = re.compile(
-    r"__[A-Z]+__|\S+://\S+|(?<!\w)/[\w/{}.-]+|\b[a-z]+_[A-Za-z0-9_…]+|\b[0-9a-f]{8,}\b"
+    r"__[A-Z]+__|\S+://\S+|(?<!\w)/[\w/{}.-]+|\b[a-z]+_[A-Za-z0-9_…-]+|\b[0-9a-f]{8,}\b"
 )
 
 

@@ -290,6 +290,7 @@ def _webhook_action(
 @bp.post("/merchant/<int:merchant_id>/webhooks/<int:event_id>/resend")
 @login_required
 @staff_only
+@reauth_required(_l("Resend a webhook"))
 def resend_webhook(merchant_id: int, event_id: int) -> ResponseReturnValue:
     """Deliver one webhook again (same body and webhook-id), as soon as possible."""
     return _webhook_action(
@@ -302,6 +303,7 @@ def resend_webhook(merchant_id: int, event_id: int) -> ResponseReturnValue:
 @bp.post("/merchant/<int:merchant_id>/webhooks/test")
 @login_required
 @staff_only
+@reauth_required(_l("Send a test webhook"))
 def test_webhook(merchant_id: int) -> ResponseReturnValue:
     """Queue a signed `webhook.test` event to the merchant's webhook URL."""
     return _webhook_action(

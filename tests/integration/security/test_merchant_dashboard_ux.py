@@ -124,6 +124,9 @@ def test_merchant_dashboard_test_event_without_webhook_url_refused(
 ) -> None:
     staff, _ = member_client("staff@example.com")
     make_staff(app, shop, "staff@example.com")
+    first = post_form(staff, "/merchant", f"/merchant/{shop.id}/webhooks/test", {})
+    assert "/auth/reauth" in first.headers["Location"]  # re-auth, as every change
+    post_form(staff, "/auth/reauth", "/auth/reauth", {"password": PASSWORD})
     resp = post_form(staff, "/merchant", f"/merchant/{shop.id}/webhooks/test", {})
     assert resp.status_code == 303
     page = staff.get(resp.headers["Location"]).get_data(as_text=True)
