@@ -175,3 +175,45 @@ def test_pages_admin_and_merchant_accessible_and_fit_phone(
         shot,
         assert_accessible,
     )
+
+
+def test_pages_korean_fit_phone_and_wide_screen(
+    page: Any, live_portal: str, seeded: dict[str, Any]
+) -> None:
+    """Korean words are longer on a line than English ones: the same reflow checks,
+    in Korean, for the lists a phone shows (member, admin, merchant)."""
+    accounts = {
+        demo.DEMO_MEMBER: [
+            "/pay/history",
+            f"/pay/orders/{seeded['order_id']}/receipt",
+            f"/pay/orders/{seeded['shop_order']}/receipt",
+            "/account",
+        ],
+        demo.DEMO_ADMIN: [
+            "/admin/payments",
+            f"/admin/payments/{seeded['order_id']}",
+            f"/admin/members/{seeded['member_id']}",
+            "/admin/audit",
+        ],
+        demo.DEMO_SHOP_STAFF: [
+            "/merchant",
+            f"/merchant/{seeded['merchant_pk']}/orders/{seeded['shop_order']}",
+        ],
+    }
+    wide = []
+    for account, paths in accounts.items():
+        _log_in_as(page, live_portal, account)
+        page.get_by_role("button", name="한국어").click()
+        page.wait_for_selector('html[lang="ko"]')
+        for path in paths:
+            page.set_viewport_size(WIDE)
+            page.goto(live_portal + path)
+            assert page.locator("html").get_attribute("lang") == "ko", path
+            if sideways := page.evaluate(_WIDE_ELEMENTS):
+                wide.append((path, 1280, sideways))
+            page.set_viewport_size(PHONE)
+            overflow, sideways = page.evaluate(_OVERFLOW), page.evaluate(_WIDE_ELEMENTS)
+            if overflow > 0 or sideways:
+                wide.append((path, overflow, sideways))
+        page.get_by_role("button", name="English").click()  # the member's setting
+    assert wide == [], f"wider than the screen in Korean: {wide}"
