@@ -125,6 +125,9 @@ def _recent_payments() -> dict[str, Any]:
 def new() -> ResponseReturnValue:
     """Create a test order on the server, then go to its checkout."""
     form = NewPaymentForm()
+    if request.method == "GET":  # "Pay again" from history: the same name and amount
+        form.order_name.data = request.args.get("order_name", "")[:MAX_ORDER_NAME]
+        form.amount.data = request.args.get("amount", type=int)
     if not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return render_template("pay/new.html", form=form), status

@@ -73,6 +73,12 @@ def test_history_ux_unpaid_and_expired_listed_not_hidden(
     assert "Pay now" in html
     assert "Ran out of time" in html
     assert "Expired" in html
+    # An expired order of one's own can be paid again: a new order, filled in.
+    again = re.search(r'href="(/pay/new\?[^"]+)"', html)
+    assert again
+    form = p.client.get(again.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert 'value="Ran out of time"' in form
+    assert 'value="3000"' in form
     assert "No payments yet" not in html
     assert _rows(p, "?status=unpaid") == [unpaid]
     assert _rows(p, "?status=expired") == [expired]
