@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask, request
 from flask_babel import Babel
+from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
@@ -81,6 +82,9 @@ def init_app(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(app.config["MIGRATIONS_DIR"]))
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
+    # Flask-Login flashes its own English sentence; ours is translated when flashed.
+    login_manager.login_message = _l("Please log in to access this page.")
+    login_manager.localize_callback = str
     login_manager.session_protection = "strong"
     limiter.init_app(app)  # before CSRF, so requests that fail CSRF still count
     csrf.init_app(app)

@@ -13,17 +13,18 @@ from babel.dates import DateTimeFormat, DateTimePattern, get_datetime_format
 from babel.support import NullTranslations
 from flask import Flask, current_app, g
 from flask.globals import _cv_app  # Flask 3: the app context's ContextVar
-from flask_babel import format_datetime, get_locale, get_timezone, get_translations
+from flask_babel import (
+    format_date,
+    format_datetime,
+    get_locale,
+    get_timezone,
+    get_translations,
+    to_user_timezone,
+)
+
+from wallet import labels
 
 _NAMED_FORMATS = ("full", "long", "medium", "short")
-
-
-def krw(amount: int | None) -> str:
-    """₩12,300 — KRW has no minor unit, so amounts are whole integers."""
-    if amount is None:
-        return "—"
-    sign = "-" if amount < 0 else ""
-    return f"{sign}₩{abs(int(amount)):,}"
 
 
 def _babel() -> tuple[Locale, tzinfo, NullTranslations] | None:
@@ -125,8 +126,9 @@ def _apply(
     return "".join(p if isinstance(p, str) else p(value) for p in compiled)
 
 
-def local_dt(value: datetime | None, fmt: str = "medium") -> str:
-    """A datetime in the member's locale, in Korea's time zone.
+def local_dt(value: datetime | None, fmt: str = "medium", zone: bool = True) -> str:
+    """A datetime in the member's locale, in Korea's time zone, saying so (KST);
+    `zone=False` where the wording already says "Korea time" (the mails).
 
     The same text as `flask_babel.format_datetime` (tests/unit/test_templating.py
     compares them), without its per-call locale, zone and pattern lookups: the
@@ -134,6 +136,11 @@ def local_dt(value: datetime | None, fmt: str = "medium") -> str:
     """
     if value is None:
         return "—"
+    shown = _local_dt(value, fmt)
+    return f"{shown} KST" if zone else shown
+
+
+def _local_dt(value: datetime, fmt: str) -> str:
     state = _babel()
     if state is None or fmt not in _NAMED_FORMATS:
         return str(format_datetime(value, fmt))
@@ -160,10 +167,31 @@ def _translations() -> NullTranslations:
     return state[2] if state is not None else get_translations()
 
 
+def local_date(value: datetime | None) -> str:
+    """The day of a datetime in Korea's time zone, in the member's locale."""
+    if value is None:
+        return "—"
+    return str(format_date(to_user_timezone(value), "medium"))
+
+
 def init_app(app: Flask) -> None:
     """Register filters and globals."""
-    app.add_template_filter(krw, "krw")
+    app.add_template_filter(labels.krw, "krw")
     app.add_template_filter(local_dt, "dt")
+    app.add_template_filter(local_date, "date")
+    app.add_template_filter(
+        lambda v: labels.label(labels.ORDER_STATUS, v), "status_label"
+    )
+    app.add_template_filter(
+        lambda v: labels.label(labels.AUDIT_ACTION, v), "audit_label"
+    )
+    app.add_template_filter(
+        lambda v: labels.label(labels.PAYMENT_METHOD, v), "method_label"
+    )
+    app.add_template_filter(lambda v: labels.label(labels.CARD_TYPE, v), "card_type")
+    app.add_template_filter(
+        lambda v: labels.label(labels.CANCEL_REASON, v), "cancel_reason"
+    )
     # Flask-Babel's template callables look the catalogue up on every `_()`; these
     # take it from `_babel()` (same strings, same autoescaping: Jinja wraps them).
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]

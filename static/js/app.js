@@ -6,6 +6,17 @@
   document.addEventListener("submit", function (event) {
     var form = event.target;
     var question = form.getAttribute("data-confirm");
+    // A refund's question states the typed amount: data-confirm-amount names the
+    // input, data-money the pattern (12,300원 / ₩12,300), __AMOUNT__ the place.
+    var amountInput = form.getAttribute("data-confirm-amount");
+    if (question && amountInput) {
+      var input = document.getElementById(amountInput);
+      var digits = input ? String(input.value).replace(/[^0-9]/g, "") : "";
+      // No amount: nothing to confirm; the server refuses it and says why.
+      var grouped = digits ? Number(digits).toLocaleString("en-US") : "";
+      var money = (form.getAttribute("data-money") || "__N__").replace("__N__", grouped);
+      question = digits ? question.replace("__AMOUNT__", money) : "";
+    }
     if (question && !window.confirm(question)) {
       event.preventDefault();
       return;
@@ -28,6 +39,14 @@
       form.removeAttribute("data-submitted");
       form.removeAttribute("aria-busy");
     });
+  });
+
+  // "Print receipt": the print stylesheet keeps only the receipt itself.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-print]") : null;
+    if (button) {
+      window.print();
+    }
   });
 
   // "Copy" next to a credential shown once: the key goes to the clipboard, and the

@@ -1,8 +1,12 @@
 // BrandPay Wallet embed: merchants add <a data-brandpay-wallet href="WALLET_LINK_URL">
 // and this script. A click opens the signed wallet link in a popup window; if popups
 // are blocked (or the script did not load) the link itself opens in a new tab, so the
-// button always works. The wallet window never gets a handle on the shop's page
-// (noopener), and the shop learns the result only from the signed return redirect.
+// button always works. When the payment is done, the wallet tells this page (its
+// opener) the shop's signed return URL by postMessage and closes; this page then goes
+// to that URL, where the shop's server verifies the signed result as always. Only
+// messages from the wallet link's own origin, naming a URL on this page's origin, are
+// followed. A "brandpay-wallet:result" event (cancelable) is dispatched on the link
+// first: a shop that wants to show the result itself calls preventDefault().
 (function () {
   "use strict";
   var WIDTH = 480;
@@ -33,12 +37,36 @@
     // before the wallet page loads; a blocked popup leaves the default (new tab).
     var popup = window.open(url, "brandpay-wallet", features());
     if (popup) {
-      try {
-        popup.opener = null;
-      } catch (ignored) {
-        // Some browsers make the property read-only; the page loads cross-origin anyway.
-      }
+      opened = { link: link, popup: popup, origin: new URL(url).origin };
       event.preventDefault();
+    }
+  }
+
+  var opened = null;
+
+  function result(event) {
+    var data = event.data || {};
+    if (!opened || event.origin !== opened.origin || event.source !== opened.popup ||
+        data.type !== "brandpay-wallet:result" || typeof data.url !== "string") {
+      return;
+    }
+    var target;
+    try {
+      target = new URL(data.url);
+    } catch (ignored) {
+      return;
+    }
+    if (target.origin !== window.location.origin) {
+      return; // the wallet only ever returns to this shop
+    }
+    event.source.postMessage({ type: "brandpay-wallet:received" }, opened.origin);
+    var notice = new CustomEvent("brandpay-wallet:result", {
+      bubbles: true, cancelable: true, detail: { url: target.href }
+    });
+    var link = opened.link;
+    opened = null;
+    if (link.dispatchEvent(notice)) {
+      window.location.assign(target.href);
     }
   }
 
@@ -60,6 +88,7 @@
   }
 
   document.addEventListener("click", open);
+  window.addEventListener("message", result);
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", init);
   } else {

@@ -163,6 +163,11 @@ def test_devserver_fresh_start_then_restart_serves_demo(tmp_path: Path) -> None:
         assert "demo wallet linked with 2 methods; 4 payments made" in banner
         assert f"example shop  {shop}/" in banner
         assert "demo@example.com / demo-password-1" in banner
+        # Where to go next (issue 14): the consoles, the PIN, test and declined cards.
+        for line in ("admin console ", "merchant console ", "payment PIN       123456"):
+            assert line in banner, line
+        assert re.search(r"test cards +\d{4} \d{4} \d{4} \d{4} \(", banner), banner
+        assert "declined card     4000 0000 0000 0002" in banner
         key_line = re.search(r"shop API key  (bpk_[0-9a-f]+)_… ", banner)
         assert key_line, banner
         stored = json.loads((tmp_path / "instance" / "demo-merchant.json").read_text())

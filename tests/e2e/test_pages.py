@@ -13,15 +13,22 @@ from sqlalchemy import select
 from tests.e2e import steps
 from wallet.extensions import db
 from wallet.models.order import Order
-from wallet.services import demo
+from wallet.services import demo, merchants, orders
 
 pytestmark = pytest.mark.e2e
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1100, "height": 900}
+WIDE = {"width": 1280, "height": 800}
 _OVERFLOW = (
     "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
 )
+# Issue 14: no table, list or card scrolls sideways either (a table scrolling inside
+# its region still cuts the amount and status off a phone's screen).
+_WIDE_ELEMENTS = """() => Array.from(document.querySelectorAll(
+    'table, .table-scroll, dl, .card, form, ul, .filters, .actions'))
+  .filter(el => el.scrollWidth > el.clientWidth + 1)
+  .map(el => `${el.tagName.toLowerCase()}.${el.className || '-'} +${el.scrollWidth - el.clientWidth}px`)"""
 
 
 @pytest.fixture
@@ -36,7 +43,18 @@ def seeded(app: Flask, live_portal: str, sandbox: Any, tmp_path: Any) -> dict[st
         partial = db.session.scalars(
             select(Order).filter_by(order_name="Ceramic teapot")
         ).one()
-        return {"order_id": partial.order_id, "merchant": shop.public_id}
+        shop_order = db.session.scalars(
+            select(Order).filter_by(order_name=demo.DEMO_SHOP_ORDER[0])
+        ).one()
+        # An unpaid order too: history lists it with "Pay now" (issue 14).
+        orders.create_order(15000, "Matcha, 30 g", member=partial.member)
+        return {
+            "order_id": partial.order_id,
+            "shop_order": shop_order.order_id,
+            "member_id": partial.member_id,
+            "merchant": shop.public_id,
+            "merchant_pk": merchants.by_public_id(shop.public_id).id,
+        }
 
 
 def _check_pages(
@@ -54,12 +72,16 @@ def _check_pages(
         assert response.status < 500, f"{path}: {response.status}"
         shot(name)
         assert_accessible(name)
+        page.set_viewport_size(WIDE)
+        if sideways := page.evaluate(_WIDE_ELEMENTS):
+            wide.append((path, 1280, sideways))
         page.set_viewport_size(PHONE)
         overflow = page.evaluate(_OVERFLOW)
-        if overflow > 0:
+        sideways = page.evaluate(_WIDE_ELEMENTS)
+        if overflow > 0 or sideways:
             shot(f"{name}-phone")
-            wide.append((path, overflow))
-    assert wide == [], f"pages wider than a phone (path, extra px): {wide}"
+            wide.append((path, overflow, sideways))
+    assert wide == [], f"wider than the screen (path, page px, elements): {wide}"
 
 
 def _log_in_as(page: Any, portal: str, account: tuple[str, str]) -> None:
@@ -88,6 +110,8 @@ def test_pages_anonymous_and_member_accessible_and_fit_phone(
         ("withdraw", "/wallet/withdraw"),
         ("history", "/pay/history"),
         ("receipt-partial", f"/pay/orders/{order}/receipt"),
+        ("receipt-shop", f"/pay/orders/{seeded['shop_order']}/receipt"),
+        ("history-filtered", "/pay/history?status=paid&shop=direct"),
         ("new-payment", "/pay/new"),
         ("account", "/account"),
         ("not-found", "/no/such/page"),
@@ -122,10 +146,13 @@ def test_pages_admin_and_merchant_accessible_and_fit_phone(
     admin_pages = [
         ("admin", "/admin/"),
         ("admin-members", "/admin/members"),
+        ("admin-member", f"/admin/members/{seeded['member_id']}"),
         ("admin-payments", "/admin/payments"),
         ("admin-payment", f"/admin/payments/{seeded['order_id']}"),
         ("admin-merchants", "/admin/merchants"),
         ("admin-audit", "/admin/audit"),
+        ("admin-merchant-detail", f"/admin/merchants/{seeded['merchant_pk']}"),
+        ("admin-export", "/admin/payments/export"),
     ]
     _check_pages(page, live_portal, admin_pages, shot, assert_accessible)
     page.set_viewport_size(DESKTOP)
@@ -136,5 +163,57 @@ def test_pages_admin_and_merchant_accessible_and_fit_phone(
 
     _log_in_as(page, live_portal, demo.DEMO_SHOP_STAFF)
     _check_pages(
-        page, live_portal, [("merchant", "/merchant")], shot, assert_accessible
+        page,
+        live_portal,
+        [
+            ("merchant", "/merchant"),
+            (
+                "merchant-order",
+                f"/merchant/{seeded['merchant_pk']}/orders/{seeded['shop_order']}",
+            ),
+        ],
+        shot,
+        assert_accessible,
     )
+
+
+def test_pages_korean_fit_phone_and_wide_screen(
+    page: Any, live_portal: str, seeded: dict[str, Any]
+) -> None:
+    """Korean words are longer on a line than English ones: the same reflow checks,
+    in Korean, for the lists a phone shows (member, admin, merchant)."""
+    accounts = {
+        demo.DEMO_MEMBER: [
+            "/pay/history",
+            f"/pay/orders/{seeded['order_id']}/receipt",
+            f"/pay/orders/{seeded['shop_order']}/receipt",
+            "/account",
+        ],
+        demo.DEMO_ADMIN: [
+            "/admin/payments",
+            f"/admin/payments/{seeded['order_id']}",
+            f"/admin/members/{seeded['member_id']}",
+            "/admin/audit",
+        ],
+        demo.DEMO_SHOP_STAFF: [
+            "/merchant",
+            f"/merchant/{seeded['merchant_pk']}/orders/{seeded['shop_order']}",
+        ],
+    }
+    wide = []
+    for account, paths in accounts.items():
+        _log_in_as(page, live_portal, account)
+        page.get_by_role("button", name="한국어").click()
+        page.wait_for_selector('html[lang="ko"]')
+        for path in paths:
+            page.set_viewport_size(WIDE)
+            page.goto(live_portal + path)
+            assert page.locator("html").get_attribute("lang") == "ko", path
+            if sideways := page.evaluate(_WIDE_ELEMENTS):
+                wide.append((path, 1280, sideways))
+            page.set_viewport_size(PHONE)
+            overflow, sideways = page.evaluate(_OVERFLOW), page.evaluate(_WIDE_ELEMENTS)
+            if overflow > 0 or sideways:
+                wide.append((path, overflow, sideways))
+        page.get_by_role("button", name="English").click()  # the member's setting
+    assert wide == [], f"wider than the screen in Korean: {wide}"

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import Babel, force_locale
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -23,17 +24,21 @@ from sqlalchemy import func, select
 from tests.integration.merchants.conftest import SHOP, make_shop
 from wallet.crypto import TokenVault, VaultError
 from wallet.extensions import db
+from wallet.labels import krw
 from wallet.models.member import CUSTOMER_KEY_RE, new_customer_key
 from wallet.models.merchant import Merchant
 from wallet.models.order import MAX_AMOUNT, MIN_AMOUNT, ORDER_ID_RE, Order, new_order_id
 from wallet.services import orders, wallet_links
-from wallet.templating import krw
 from wallet.toss.client import _check_customer_key
+
+_KRW_APP = Flask(__name__)
+Babel(_KRW_APP)
 
 # The contract's rules, written out independently of the code under test.
 ORDER_ID_ALPHABET = frozenset(string.ascii_letters + string.digits + "_-")  # §10
 CUSTOMER_KEY_ALPHABET = frozenset(string.ascii_letters + string.digits + "-_=.@")  # §10
-KRW_TEXT = re.compile(r"-?₩(?:0|[1-9][0-9]{0,2}(?:,[0-9]{3})*)")
+_GROUPED = r"(?:0|[1-9][0-9]{0,2}(?:,[0-9]{3})*)"
+KRW_TEXT = {"en": re.compile(rf"-?₩{_GROUPED}"), "ko": re.compile(rf"-?{_GROUPED}원")}
 
 # Database-backed properties share one app (and DB) across examples.
 DB_SETTINGS = settings(
@@ -69,11 +74,15 @@ def near(alphabet: frozenset[str], low: int, high: int) -> st.SearchStrategy[str
 # -- amounts ----------------------------------------------------------------------------
 
 
-@given(st.integers(min_value=-(10**15), max_value=10**15))
-def test_krw_any_int_formats_and_parses_back(amount: int) -> None:
-    text = krw(amount)
-    assert KRW_TEXT.fullmatch(text), text
-    assert int(text.replace("₩", "").replace(",", "")) == amount
+@given(
+    st.integers(min_value=-(10**15), max_value=10**15), st.sampled_from(["en", "ko"])
+)
+def test_krw_any_int_formats_and_parses_back(amount: int, lang: str) -> None:
+    """12,300원 in Korean, ₩12,300 in English; the digits read back as the amount."""
+    with _KRW_APP.test_request_context("/"), force_locale(lang):
+        text = krw(amount)
+    assert KRW_TEXT[lang].fullmatch(text), text
+    assert int(text.replace("₩", "").replace("원", "").replace(",", "")) == amount
 
 
 def test_krw_none_is_a_dash() -> None:

@@ -28,13 +28,16 @@ def test_local_dt_matches_flask_babel(app: Flask, lang: str, fmt: str) -> None:
     with app.test_request_context(headers={"Accept-Language": lang}):
         assert str(flask_babel.get_locale()) == lang
         for instant in INSTANTS:
-            assert local_dt(instant, fmt) == flask_babel.format_datetime(instant, fmt)
+            shown = flask_babel.format_datetime(instant, fmt)
+            assert local_dt(instant, fmt, zone=False) == shown
+            assert local_dt(instant, fmt) == f"{shown} KST"
         assert local_dt(None) == "—"
 
 
 def test_local_dt_outside_a_request_uses_flask_babel(app: Flask) -> None:
     with app.app_context():
-        assert local_dt(INSTANTS[1]) == flask_babel.format_datetime(INSTANTS[1])
+        shown = flask_babel.format_datetime(INSTANTS[1])
+        assert local_dt(INSTANTS[1]) == f"{shown} KST"
 
 
 def test_template_language_follows_force_locale_and_refresh(app: Flask) -> None:

@@ -15,6 +15,7 @@ from wallet.models._types import UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from wallet.models.member import Member
+    from wallet.models.merchant import Merchant
     from wallet.models.payment import Payment
 
 # contract §10: 6-64 chars; confirm only accepts [A-Za-z0-9_-], so that is all we make.
@@ -32,6 +33,9 @@ CANCELED = "CANCELED"
 FAILED = "FAILED"
 EXPIRED = "EXPIRED"
 UNKNOWN = "UNKNOWN"  # a confirm went out but its outcome is not known: reconcile
+DECLINED = "DECLINED"  # never stored: how history shows a PENDING order with a failure
+# contract §8: the member closed Toss's window; an attempt, but nobody declined it.
+STOPPED_BY_MEMBER = ("PAY_PROCESS_CANCELED",)
 STATUSES = (
     PENDING,
     CONFIRMING,
@@ -124,6 +128,13 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
     pay_way: Mapped[str | None] = mapped_column(String(16))
 
     member: Mapped[Member | None] = relationship()
+    # Read-only: merchant_id's FK lives in revision 0004, not on this column.
+    merchant: Mapped[Merchant | None] = relationship(
+        primaryjoin="Order.merchant_id == Merchant.id",
+        foreign_keys="Order.merchant_id",
+        viewonly=True,
+        lazy="select",
+    )
     payment: Mapped[Payment | None] = relationship(
         back_populates="order", uselist=False, lazy="select"
     )
@@ -135,6 +146,17 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
     def is_payable(self) -> bool:
         """Whether requestPayment may be started for this order now."""
         return self.status == PENDING and not self.is_past_expiry()
+
+    @property
+    def shown_status(self) -> str:
+        """The status a person reads: an unpaid order whose last attempt Toss
+        declined (a failUrl with a code, or a failed confirm) says DECLINED."""
+        if self.status == PENDING and self.failure_code not in (
+            None,
+            *STOPPED_BY_MEMBER,
+        ):
+            return DECLINED
+        return self.status
 
     def is_past_expiry(self, now: datetime | None = None) -> bool:
         """Whether the unpaid order's time ran out."""

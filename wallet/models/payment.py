@@ -45,6 +45,14 @@ class Payment(db.Model):  # type: ignore[name-defined,misc]
     status: Mapped[str] = mapped_column(String(20))  # Toss's status, as reported
     method: Mapped[str | None] = mapped_column(String(32))
     card_number: Mapped[str | None] = mapped_column(String(32))  # masked by Toss
+    # What the receipt shows (revision 0008, contract §4): the card company's approval
+    # number, 신용/체크/기프트, the issuer's and the bank's codes, supplied amount + VAT.
+    approve_no: Mapped[str | None] = mapped_column(String(32))
+    card_type: Mapped[str | None] = mapped_column(String(10))
+    issuer_code: Mapped[str | None] = mapped_column(String(8))
+    bank_code: Mapped[str | None] = mapped_column(String(8))
+    supplied_amount: Mapped[int | None] = mapped_column(Integer)
+    vat: Mapped[int | None] = mapped_column(Integer)
     total_amount: Mapped[int] = mapped_column(Integer)
     balance_amount: Mapped[int] = mapped_column(Integer)
     refund_reserved: Mapped[int] = mapped_column(Integer, default=0)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload
 
 from wallet.errors import NotFoundError, WalletError
 from wallet.extensions import db
+from wallet.labels import krw
 from wallet.models import Member
 from wallet.models._types import utcnow
 from wallet.models.order import (
@@ -28,6 +29,7 @@ from wallet.models.order import (
     MIN_AMOUNT,
     ORDER_ID_RE,
     PENDING,
+    STOPPED_BY_MEMBER,
     Order,
 )
 from wallet.models.order import (
@@ -38,9 +40,11 @@ from wallet.services import events
 
 M = TypeVar("M")
 
-# History shows orders that reached Toss; untouched and expired checkouts are not
-# payments.
+# The admin's and a merchant's payment lists show orders that reached Toss; untouched
+# and expired checkouts are not payments. A member's history shows every order
+# (issue 14: unpaid, declined and expired attempts must not vanish).
 HISTORY_STATUSES = tuple(s for s in ORDER_STATUSES if s not in (PENDING, EXPIRED))
+MEMBER_HISTORY_STATUSES = ORDER_STATUSES
 _CURSOR_RE = re.compile(r"^(\d{1,20})-(\d{1,18})$")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -109,9 +113,9 @@ def create_order(
         # contract §9: below the method minimum Toss answers BELOW_MINIMUM_AMOUNT.
         raise InvalidOrderError(
             _(
-                "The amount must be between %(low)s and %(high)s won.",
-                low=f"{MIN_AMOUNT:,}",
-                high=f"{MAX_AMOUNT:,}",
+                "The amount must be between %(low)s and %(high)s.",
+                low=krw(MIN_AMOUNT),
+                high=krw(MAX_AMOUNT),
             )
         )
     name = (order_name or "").strip()
@@ -231,16 +235,35 @@ def page(
     statuses: Sequence[str] | None = HISTORY_STATUSES,
     cursor: str | None = None,
     limit: int = 20,
+    direct_only: bool = False,
+    declined_only: bool = False,
+    since: datetime | None = None,
+    before: datetime | None = None,
 ) -> Page:
-    """Orders newest first by keyset (created_at, id), each with its payment.
+    """Orders newest first by keyset (created_at, id), each with its payment, shop
+    and member.
 
-    One statement: the payment is joined (1:1), and its cancels are not loaded (no
-    list shows them; `Payment.cancels` would otherwise be selectin-loaded for every
-    row). A caller that reads them gets them lazily.
+    One statement: the payment, merchant and member are joined (each 1:1 or many:1),
+    and the payment's cancels are not loaded (no list shows them; `Payment.cancels`
+    would otherwise be selectin-loaded for every row). A caller that reads them gets
+    them lazily.
 
-    Filters: a member's, a merchant's, and `statuses` (None = every status).
+    Filters: a member's, a merchant's (or `direct_only`: no merchant), `statuses`
+    (None = every status), `declined_only` (unpaid with a failure code), and a
+    created_at range [since, before).
     """
     query = select(Order)
+    if direct_only:
+        query = query.where(Order.merchant_id.is_(None))
+    if declined_only:
+        query = query.where(
+            Order.failure_code.is_not(None),
+            Order.failure_code.not_in(STOPPED_BY_MEMBER),
+        )
+    if since is not None:
+        query = query.where(Order.created_at >= since)
+    if before is not None:
+        query = query.where(Order.created_at < before)
     if statuses is not None:
         excluded = [s for s in ORDER_STATUSES if s not in statuses]
         if len(excluded) < len(statuses):
@@ -265,8 +288,30 @@ def page(
     rows = db.session.scalars(
         query.order_by(Order.created_at.desc(), Order.id.desc())
         .limit(limit + 1)
-        .options(joinedload(Order.payment).lazyload(Payment.cancels))
+        .options(
+            joinedload(Order.payment).lazyload(Payment.cancels),
+            joinedload(Order.merchant),
+            joinedload(Order.member),
+        )
     ).all()
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, encode_cursor(rows[-1]) if more and rows else None)
+
+
+def merchants_of_member(member_id: int) -> list[tuple[int, str]]:
+    """The shops this member has orders with, by name: the history's merchant filter."""
+    from wallet.models.merchant import Merchant
+
+    rows = db.session.execute(
+        select(Merchant.id, Merchant.name)
+        .where(
+            Merchant.id.in_(
+                select(Order.merchant_id).where(
+                    Order.member_id == member_id, Order.merchant_id.is_not(None)
+                )
+            )
+        )
+        .order_by(Merchant.name)
+    ).all()
+    return [(row.id, row.name) for row in rows]

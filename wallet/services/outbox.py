@@ -33,9 +33,11 @@ from typing import Any
 
 import requests
 from flask import Flask, current_app
+from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
 
 from wallet import outbound
+from wallet.errors import ConflictError, NotFoundError
 from wallet.extensions import db
 from wallet.models._types import utcnow
 from wallet.models.merchant import Merchant
@@ -45,7 +47,7 @@ from wallet.models.outbox import (
     WebhookDelivery,
     new_message_id,
 )
-from wallet.services import events, merchants
+from wallet.services import audit, events, merchants
 
 log = logging.getLogger(__name__)
 _jitter = secrets.SystemRandom()
@@ -437,22 +439,65 @@ def start_worker_thread(app: Flask) -> tuple[threading.Thread, threading.Event]:
     return thread, stop
 
 
+# -- the dashboard's delivery log: resend, send a test event ------------------------------
+
+TEST_EVENT = "webhook.test"
+
+
+def resend(merchant: Merchant, event_id: int, actor: str) -> OutboxEvent:
+    """Deliver one of the merchant's webhooks again, now: the same body and webhook-id
+    (a receiver that already has it dedupes), counted on from its attempts so far."""
+    event = db.session.scalar(
+        select(OutboxEvent).where(
+            OutboxEvent.id == event_id,
+            OutboxEvent.merchant_id == merchant.id,
+            OutboxEvent.channel == WEBHOOK,
+        )
+    )
+    if event is None:
+        raise NotFoundError(_("We could not find that webhook."))
+    now = utcnow()
+    if event.status == "pending" and event.lease_until and event.lease_until > now:
+        raise ConflictError(_("This webhook is being delivered right now."))
+    if not merchant.webhook_url:
+        raise ConflictError(_("No webhook URL is set; ask an admin to add one."))
+    event.status = "pending"
+    event.next_attempt_at = now
+    event.delivered_at = None
+    db.session.commit()
+    audit.record(actor, "merchant.webhook_resent", event.message_id)
+    return event
+
+
+def send_test(merchant: Merchant, actor: str) -> OutboxEvent:
+    """Queue a `webhook.test` event to the merchant's webhook URL: signed like every
+    other, about no order, so a shop can check its receiver end to end."""
+    if not merchant.webhook_url:
+        raise ConflictError(_("No webhook URL is set; ask an admin to add one."))
+    event = enqueue(
+        merchant, TEST_EVENT, {"test": True, "merchant": merchant.public_id}
+    )
+    db.session.commit()
+    audit.record(actor, "merchant.webhook_test_sent", event.message_id)
+    return event
+
+
 # -- reading (dashboard) -----------------------------------------------------------------
 
 
-def recent_events(merchant: Merchant, limit: int = 50) -> list[OutboxEvent]:
-    """The merchant's latest webhook events, newest first."""
-    return list(
-        db.session.scalars(
-            select(OutboxEvent)
-            .where(
-                OutboxEvent.merchant_id == merchant.id,
-                OutboxEvent.channel == WEBHOOK,
-            )
-            .order_by(OutboxEvent.id.desc())
-            .limit(limit)
-        )
+def recent_events(
+    merchant: Merchant, limit: int = 50, *, order_id: str | None = None
+) -> list[OutboxEvent]:
+    """The merchant's latest webhook events, newest first; with `order_id`, only those
+    about that order (the order's page)."""
+    query = select(OutboxEvent).where(
+        OutboxEvent.merchant_id == merchant.id, OutboxEvent.channel == WEBHOOK
     )
+    if order_id is not None:
+        # The signed body is compact JSON ('"order_id":"…"', see enqueue).
+        needle = json.dumps({"order_id": order_id}, separators=(",", ":"))[1:-1]
+        query = query.where(OutboxEvent.payload.contains(needle))
+    return list(db.session.scalars(query.order_by(OutboxEvent.id.desc()).limit(limit)))
 
 
 def attempts_for(event_ids: list[int]) -> dict[int, list[WebhookDelivery]]:

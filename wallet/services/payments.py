@@ -16,13 +16,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from wallet import labels
 from wallet.errors import ConflictError, ForbiddenError, WalletError
 from wallet.extensions import db
+from wallet.labels import krw
 from wallet.models import Member
 from wallet.models._types import utcnow
 from wallet.models.merchant import Merchant
@@ -57,6 +60,17 @@ PAID_TOSS_STATUSES = frozenset({"DONE", "PARTIAL_CANCELED", "CANCELED"})
 OPEN_TOSS_STATUSES = frozenset({"READY", "IN_PROGRESS"})
 _POLL_SECONDS = 0.1
 _MAX_FAILURE_CODE = 64
+
+
+def _below_minimum() -> str:
+    """contract §9's minimums, written as money is written in the reader's language."""
+    return _(
+        "The amount is below the minimum for this payment method (card %(card)s, "
+        "account %(account)s).",
+        card=krw(100),
+        account=krw(200),
+    )
+
 
 # failUrl and confirm codes the member can act on (contract §4, §8); anything else
 # gets the generic message.
@@ -103,10 +117,7 @@ FAIL_MESSAGES = {
         "The discount can no longer be used. Try again without it."
     ),
     "DUPLICATED_ORDER_ID": _l("This order was already paid."),
-    "BELOW_MINIMUM_AMOUNT": _l(
-        "The amount is below the minimum for this payment method (card 100 won, "
-        "account 200 won)."
-    ),
+    "BELOW_MINIMUM_AMOUNT": LazyString(lambda: _below_minimum()),
     "NOT_FOUND_PAYMENT_SESSION": _l(
         "The payment session timed out before it was confirmed. Nothing was charged; "
         "please pay again."
@@ -421,6 +432,7 @@ def apply_truth(order: Order, truth: TossPayment) -> bool:
             approved_at=truth.approved_at,
             receipt_url=_receipt_url(truth),
             last_transaction_key=truth.last_transaction_key,
+            **receipt_fields(truth),
         )
         db.session.add(payment)
         db.session.flush()
@@ -444,6 +456,24 @@ def _receipt_url(truth: TossPayment) -> str | None:
     if url and url.startswith(("https://", "http://")) and len(url) <= 500:
         return url
     return None
+
+
+def _short(value: object, size: int) -> str | None:
+    text = str(value).strip() if value is not None else ""
+    return text[:size] if text and text.isprintable() else None
+
+
+def receipt_fields(truth: TossPayment) -> dict[str, object]:
+    """What the receipt keeps from Toss's Payment (contract §4); absent: None."""
+    card, transfer = truth.card_details, truth.transfer
+    return {
+        "approve_no": _short(card.approve_no if card else None, 32),
+        "card_type": _short(card.card_type if card else None, 10),
+        "issuer_code": _short(card.issuer_code if card else None, 8),
+        "bank_code": _short(transfer.bank_code if transfer else None, 8),
+        "supplied_amount": truth.supplied_amount,
+        "vat": truth.vat,
+    }
 
 
 def _card_number(truth: TossPayment) -> str | None:
@@ -584,6 +614,30 @@ def _confirmable(order: Order) -> bool:
     return order.pay_way in CARD_WAYS or order.member is not None
 
 
+def record_decline(member: Member, order_id: str, code: str | None) -> Order:
+    """Toss's failUrl came back for the member's unpaid order: keep the attempt's
+    code on it, so history lists it as declined (issue 14) and the checkout says why.
+
+    The order stays payable. Only the code is kept, cleaned (`safe_code`): the rest of
+    a failUrl query is whatever the browser sent, and Toss's message is never shown.
+    """
+    order = orders.get_for_member(member, order_id)
+    cleaned = safe_code(code)
+    if order.status != PENDING or cleaned is None or order.failure_code == cleaned:
+        return order
+    # Only while still PENDING: a confirm that won meanwhile is not overwritten.
+    db.session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.status == PENDING)
+        .values(failure_code=cleaned)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    db.session.refresh(order)
+    audit.record(member.email, "payment.declined", order.order_id, code=cleaned)
+    return order
+
+
 def refresh_if_unknown(order: Order) -> Order:
     """On viewing an UNKNOWN order, try once to settle it (best effort)."""
     if order.status == UNKNOWN:
@@ -634,8 +688,8 @@ def refund(order: Order, amount: int | None, reason: str, actor: str) -> Payment
         db.session.refresh(payment)
         raise RefundRefusedError(
             _(
-                "At most %(amount)s won can be refunded now.",
-                amount=f"{max(payment.refundable, 0):,}",
+                "At most %(amount)s can be refunded now.",
+                amount=krw(max(payment.refundable, 0)),
             )
         )
     cancel = PaymentCancel(
@@ -748,7 +802,7 @@ def member_cancel(member: Member, order_id: str) -> PaymentCancel:
                 "refund."
             )
         )
-    return refund(order, None, "Canceled by the member", member.email)
+    return refund(order, None, labels.MEMBER_CANCEL_REASON, member.email)
 
 
 def member_cancel_days(order: Order) -> int | None:
@@ -763,15 +817,22 @@ def member_cancel_days(order: Order) -> int | None:
     return merchant.member_cancel_days if merchant is not None else None
 
 
-def can_member_cancel(order: Order, now: datetime | None = None) -> bool:
-    """Policy: a DONE payment with nothing refunded yet, within the allowed days."""
+def member_cancel_deadline(order: Order) -> datetime | None:
+    """Until when the member may cancel this payment alone; None: not at all (same
+    policy as can_member_cancel, so the receipt never promises what is refused)."""
     payment = order.payment
     if order.status != DONE or payment is None or payment.refund_reserved:
-        return False
+        return None
     days = member_cancel_days(order)
     if days is None:
-        return False
+        return None
+    approved = min(t for t in (payment.approved_at, payment.created_at) if t)
+    return approved + timedelta(days=days)
+
+
+def can_member_cancel(order: Order, now: datetime | None = None) -> bool:
+    """Policy: a DONE payment with nothing refunded yet, within the allowed days."""
     # The earlier of Toss's approval time and our own record of it: neither a Toss
     # clock running ahead nor a late reconcile stretches the window.
-    approved = min(t for t in (payment.approved_at, payment.created_at) if t)
-    return (now or utcnow()) - approved <= timedelta(days=days)
+    deadline = member_cancel_deadline(order)
+    return deadline is not None and (now or utcnow()) <= deadline

@@ -56,6 +56,23 @@ def refund_timing(method: str | None, *, full: bool, same_day: bool) -> str:
     return "other"
 
 
+def refund_timings(payment: Payment | None) -> dict[int, str]:
+    """The refund-timing rule of each refund of a payment, by PaymentCancel id: what
+    the receipt page says under each refund (the same rules as the refund mail)."""
+    if payment is None:
+        return {}
+    approved = payment.approved_at or payment.created_at
+    timings = {}
+    for cancel in payment.cancels:
+        when = cancel.canceled_at or cancel.created_at or utcnow()
+        timings[cancel.id] = refund_timing(
+            payment.method,
+            full=cancel.amount == payment.total_amount,
+            same_day=approved is not None and _kst_date(approved) == _kst_date(when),
+        )
+    return timings
+
+
 def _kst_date(moment: datetime) -> Any:
     from zoneinfo import ZoneInfo
 

@@ -123,6 +123,17 @@ def latest_for_order(order: Order) -> RefundRequest | None:
     ).first()
 
 
+def for_order(order: Order) -> list[RefundRequest]:
+    """Every refund request of one order, newest first (the merchant's order page)."""
+    return list(
+        db.session.scalars(
+            select(RefundRequest)
+            .where(RefundRequest.order_pk == order.id)
+            .order_by(RefundRequest.id.desc())
+        )
+    )
+
+
 def list_for_merchant(
     merchant: Merchant,
     *,

@@ -29,7 +29,7 @@ from wallet.errors import WalletError
 from wallet.extensions import db
 from wallet.models import Member
 from wallet.models.merchant import Merchant, MerchantOrder, WalletLinkUse
-from wallet.models.order import Order
+from wallet.models.order import PAID, Order
 from wallet.services import audit, merchants
 
 LINK_AUDIENCE = "brandpay-wallet"  # a link is addressed to the portal ...
@@ -438,6 +438,27 @@ def return_url_for(order: Order, member: Member | None) -> str:
     query = urlencode({"wallet_result": sign_result(merchant, order)})
     query = f"{parts.query}&{query}" if parts.query else query
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+@dataclass(frozen=True)
+class ShopReturn:
+    """Where a paid shop order goes back to: the signed return URL and its origin."""
+
+    url: str
+    origin: str
+
+
+def shop_return_for(order: Order, member: Member) -> ShopReturn | None:
+    """The shop's signed return for a settled order of this member; None when the order
+    is not a shop's, is not settled, or has no allow-listed return URL (any more)."""
+    if order.merchant_id is None or order.status not in PAID:
+        return None
+    try:
+        url = return_url_for(order, member)
+    except LinkError:
+        return None
+    parts = urlsplit(url)
+    return ShopReturn(url, f"{parts.scheme}://{parts.netloc}")
 
 
 def merchant_for_order(order: Order) -> Merchant | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import render_template, request
 from flask.typing import ResponseReturnValue
 
+from wallet import labels
 from wallet.security import db_int
 from wallet.services import audit
 from wallet.views.admin import bp
@@ -18,7 +19,14 @@ def audit_log() -> ResponseReturnValue:
     subject = (request.args.get("subject") or "").strip()[:120]
     page = audit.page(before=before, action=action or None, subject=subject or None)
     return render_template(
-        "admin/audit.html", page=page, action=action, subject=subject
+        "admin/audit.html",
+        page=page,
+        action=action,
+        subject=subject,
+        action_choices=sorted(
+            ((code, str(name)) for code, name in labels.AUDIT_ACTION.items()),
+            key=lambda item: item[1],
+        ),
     )
 
 

@@ -9,9 +9,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from wallet.errors import NotFoundError
+from wallet.labels import krw
 from wallet.models.order import PAID, STATUSES, Order
 from wallet.security import reauth_required
 from wallet.services import orders, payments
@@ -21,12 +22,13 @@ ADMIN_PAGE_SIZE = 50
 
 
 class RefundForm(FlaskForm):
-    """A refund: leave the amount empty to refund everything that remains."""
+    """A refund of a stated amount: an empty amount is refused, never "everything"
+    (issue 14); the field starts filled with what remains."""
 
     amount = IntegerField(
-        _l("Amount (won)"),
+        _l("Amount to refund (won)"),
         validators=[
-            Optional(),
+            InputRequired(message=_l("Enter the amount to refund.")),
             NumberRange(min=1, message=_l("Enter a positive amount in won.")),
         ],
     )
@@ -59,10 +61,13 @@ def payments_list() -> ResponseReturnValue:
 def _detail_page(
     order: Order, form: RefundForm, status: int = 200
 ) -> ResponseReturnValue:
+    payment = order.payment
+    if request.method == "GET" and payment is not None:
+        form.amount.data = payment.refundable
     return render_template(
         "admin/payments_detail.html",
         order=order,
-        payment=order.payment,
+        payment=payment,
         form=form,
         refundable=order.status in PAID and order.payment is not None,
     ), status
@@ -94,7 +99,7 @@ def payment_refund(order_id: str) -> ResponseReturnValue:
         return _detail_page(_order_or_404(order_id), form, exc.status)
     else:
         flash(
-            _("Refunded %(amount)s won.", amount=f"{cancel.amount:,}"),
+            _("Refunded %(amount)s.", amount=krw(cancel.amount)),
             "success",
         )
     return redirect(url_for("admin.payment_detail", order_id=order_id), code=303)

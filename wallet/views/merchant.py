@@ -35,7 +35,9 @@ from wtforms.validators import (
 from wallet.errors import ConflictError
 from wallet.extensions import login_manager
 from wallet.forms import ConfirmForm, member_cancel_days_field
+from wallet.labels import krw
 from wallet.models.merchant import Merchant
+from wallet.models.order import Order
 from wallet.security import keep_shown_once, pop_shown_once, reauth_required
 from wallet.services import (
     merchants,
@@ -264,6 +266,76 @@ def dashboard() -> ResponseReturnValue:
     return _dashboard(merchant, mine)
 
 
+@bp.get("/merchant/<int:merchant_id>/orders/<order_id>")
+@login_required
+@staff_only
+def order_detail(merchant_id: int, order_id: str) -> ResponseReturnValue:
+    """One of the merchant's orders: its payment, refunds, requests and webhooks."""
+    merchant, _mine = _staff_merchant(merchant_id)
+    return _order_page(merchant, merchants.order_of(merchant, order_id))
+
+
+def _order_page(
+    merchant: Merchant, order: Order, status: int = 200, error: str | None = None
+) -> ResponseReturnValue:
+    """The order's page; `error` is a refused refund's reason, shown at its form."""
+    events = outbox.recent_events(merchant, order_id=order.order_id)
+    return render_template(
+        "merchant/order.html",
+        merchant=merchant,
+        order=order,
+        payment=order.payment,
+        requests=refund_requests.for_order(order),
+        events=events,
+        attempts=outbox.attempts_for([e.id for e in events]),
+        form=ConfirmForm(),
+        error=error,
+        typed=request.form if request.method == "POST" else {},
+    ), status
+
+
+def _webhook_action(
+    merchant_id: int, act: Callable[[Merchant, str], object], done: str
+) -> ResponseReturnValue:
+    """Resend / test: CSRF-checked, the outcome flashed on the delivery log."""
+    merchant, _mine = _staff_merchant(merchant_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        act(merchant, _staff_actor(merchant))
+    except ConflictError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(done, "success")
+    return _back(merchant, "webhooks")
+
+
+@bp.post("/merchant/<int:merchant_id>/webhooks/<int:event_id>/resend")
+@login_required
+@staff_only
+@reauth_required(_l("Resend a webhook"))
+def resend_webhook(merchant_id: int, event_id: int) -> ResponseReturnValue:
+    """Deliver one webhook again (same body and webhook-id), as soon as possible."""
+    return _webhook_action(
+        merchant_id,
+        lambda merchant, actor: outbox.resend(merchant, event_id, actor),
+        _("The webhook will be sent again in a moment."),
+    )
+
+
+@bp.post("/merchant/<int:merchant_id>/webhooks/test")
+@login_required
+@staff_only
+@reauth_required(_l("Send a test webhook"))
+def test_webhook(merchant_id: int) -> ResponseReturnValue:
+    """Queue a signed `webhook.test` event to the merchant's webhook URL."""
+    return _webhook_action(
+        merchant_id,
+        outbox.send_test,
+        _("A test event is on its way to your webhook URL."),
+    )
+
+
 @bp.post("/merchant/<int:merchant_id>/keys")
 @login_required
 @staff_only
@@ -300,13 +372,11 @@ def revoke_key(merchant_id: int, key_id: int) -> ResponseReturnValue:
 @reauth_required(_l("Refund a payment"))
 def refund(merchant_id: int, order_id: str) -> ResponseReturnValue:
     """Refund all or part of one of the merchant's paid orders, with a reason."""
-    merchant, mine = _staff_merchant(merchant_id)
+    merchant, _mine = _staff_merchant(merchant_id)
     order = merchants.order_of(merchant, order_id)
     form = MerchantRefundForm()
     if not form.validate_on_submit():
-        return _dashboard(
-            merchant, mine, 400, failed=("refund", order_id), error=_form_error(form)
-        )
+        return _order_page(merchant, order, 400, error=_form_error(form))
     try:
         _order, pending = merchants.refund(
             merchant,
@@ -316,14 +386,15 @@ def refund(merchant_id: int, order_id: str) -> ResponseReturnValue:
             actor=_staff_actor(merchant),
         )
     except ConflictError as exc:
-        return _dashboard(
-            merchant, mine, exc.status, failed=("refund", order_id), error=exc.message
-        )
+        return _order_page(merchant, order, exc.status, error=exc.message)
     if pending:
         flash(payments.RefundPendingError().message, "warning")
     else:
-        flash(_("Refunded %(amount)s won.", amount=f"{form.amount.data:,}"), "success")
-    return _back(merchant, "payments")
+        flash(_("Refunded %(amount)s.", amount=krw(form.amount.data)), "success")
+    return redirect(
+        url_for("merchant.order_detail", merchant_id=merchant.id, order_id=order_id),
+        303,
+    )
 
 
 @bp.post("/merchant/<int:merchant_id>/refund-requests/<request_id>/approve")
@@ -354,7 +425,7 @@ def approve_request(merchant_id: int, request_id: str) -> ResponseReturnValue:
         flash(payments.RefundPendingError().message, "warning")
     else:
         flash(
-            _("Approved and refunded %(amount)s won.", amount=f"{form.amount.data:,}"),
+            _("Approved and refunded %(amount)s.", amount=krw(form.amount.data)),
             "success",
         )
     return _back(merchant, "refund-requests")

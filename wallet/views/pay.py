@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -15,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -24,13 +27,17 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from wallet.errors import WalletError
 from wallet.forms import ConfirmForm
+from wallet.labels import krw
 from wallet.models.order import (
+    CANCELED,
     CONFIRMING,
     DONE,
     EXPIRED,
+    FAILED,
     MAX_AMOUNT,
     MAX_ORDER_NAME,
     MIN_AMOUNT,
+    PARTIAL_CANCELED,
     PAY_BRANDPAY,
     PAY_CARD,
     PAY_FOREIGN_CARD,
@@ -39,7 +46,13 @@ from wallet.models.order import (
     Order,
 )
 from wallet.models.refund_request import MAX_REASON
-from wallet.services import orders, payments, refund_requests, wallet_links
+from wallet.services import (
+    orders,
+    payments,
+    receipts,
+    refund_requests,
+    wallet_links,
+)
 from wallet.views.merchant import GUEST_ORDERS_KEY, allow_framing_by
 from wallet.views.wallet import browser_navigation, public_url_for
 
@@ -63,6 +76,17 @@ class RefundRequestForm(FlaskForm):
     )
 
 
+def _amount_range() -> str:
+    return _(
+        "Enter between %(min)s and %(max)s (card payments start at %(card)s, "
+        "account payments at %(account)s).",
+        min=krw(MIN_AMOUNT),
+        max=krw(MAX_AMOUNT),
+        card=krw(100),
+        account=krw(200),
+    )
+
+
 class NewPaymentForm(FlaskForm):
     """A test order: a name and an amount in won."""
 
@@ -77,12 +101,8 @@ class NewPaymentForm(FlaskForm):
             NumberRange(
                 min=MIN_AMOUNT,
                 max=MAX_AMOUNT,
-                message=_l(
-                    "Enter between %(min)s and %(max)s won (card payments start at "
-                    "100 won, account payments at 200 won).",
-                    min=f"{MIN_AMOUNT:,}",
-                    max=f"{MAX_AMOUNT:,}",
-                ),
+                # Formatted when shown, in the reader's language (12,300원 / ₩12,300).
+                message=LazyString(lambda: _amount_range()),
             ),
         ],
     )
@@ -105,6 +125,9 @@ def _recent_payments() -> dict[str, Any]:
 def new() -> ResponseReturnValue:
     """Create a test order on the server, then go to its checkout."""
     form = NewPaymentForm()
+    if request.method == "GET":  # "Pay again" from history: the same name and amount
+        form.order_name.data = request.args.get("order_name", "")[:MAX_ORDER_NAME]
+        form.amount.data = request.args.get("amount", type=int)
     if not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return render_template("pay/new.html", form=form), status
@@ -206,6 +229,11 @@ def _after_confirm(order: Order, guest: bool = False) -> ResponseReturnValue:
         return _checkout_page(order, message, guest=guest)
     if order.status == DONE:
         flash(_("Payment complete."), "success")
+        if order.merchant_id is not None and not guest:
+            # Issue 14: a shop's order goes back to the shop by itself (static/js/return.js).
+            return redirect(
+                url_for("pay.receipt", order_id=order.order_id, back="auto"), code=303
+            )
     receipt = "pay.guest_receipt" if guest else "pay.receipt"
     return redirect(url_for(receipt, order_id=order.order_id), code=303)
 
@@ -214,9 +242,10 @@ def _after_confirm(order: Order, guest: bool = False) -> ResponseReturnValue:
 @login_required
 def fail(order_id: str) -> ResponseReturnValue:
     """Toss's failUrl: say what happened; the order stays payable."""
-    order = orders.get_for_member(current_user, order_id)
     code = request.args.get("code", "")
     code = code if _CODE_RE.match(code) else ""
+    # Kept on the order (issue 14): history lists the declined attempt with a retry.
+    order = payments.record_decline(current_user, order_id, code)
     if order.status not in (PENDING, EXPIRED):
         return redirect(url_for("pay.receipt", order_id=order.order_id))
     # Toss's own message is not shown: the failUrl query is whatever the browser sent.
@@ -230,18 +259,28 @@ def receipt(order_id: str) -> ResponseReturnValue:
     order = payments.refresh_if_unknown(orders.get_for_member(current_user, order_id))
     if order.status == PENDING:
         return redirect(url_for("pay.checkout", order_id=order.order_id))
-    return _receipt_page(order, RefundRequestForm(formdata=None))
+    return _receipt_page(
+        order, RefundRequestForm(formdata=None), auto_return=request.args.get("back")
+    )
 
 
 def _receipt_page(
-    order: Order, request_form: RefundRequestForm, status: int = 200
+    order: Order,
+    request_form: RefundRequestForm,
+    status: int = 200,
+    auto_return: str | None = None,
 ) -> ResponseReturnValue:
+    shop_return = wallet_links.shop_return_for(order, current_user)
     return render_template(
         "pay/receipt.html",
         order=order,
+        shop_return=shop_return,
+        auto_return=auto_return == "auto" and shop_return is not None,
         payment=order.payment,
         can_cancel=payments.can_member_cancel(order),
         cancel_days=payments.member_cancel_days(order),
+        cancel_deadline=payments.member_cancel_deadline(order),
+        refund_timings=receipts.refund_timings(order.payment),
         refund_request=refund_requests.latest_for_order(order)
         if order.merchant_id is not None
         else None,
@@ -294,17 +333,100 @@ def cancel(order_id: str) -> ResponseReturnValue:
     return redirect(url_for("pay.receipt", order_id=order_id), code=303)
 
 
+# The history's status filter: (value, label, order statuses, declined only).
+HISTORY_STATUS_CHOICES = (
+    ("paid", _l("Paid"), (DONE, PARTIAL_CANCELED), False),
+    ("refunded", _l("Refunded (all or part)"), (PARTIAL_CANCELED, CANCELED), False),
+    ("unpaid", _l("Awaiting payment"), (PENDING,), False),
+    ("declined", _l("Declined"), (PENDING, EXPIRED, FAILED), True),
+    ("failed", _l("Stopped"), (FAILED,), False),
+    ("expired", _l("Expired"), (EXPIRED,), False),
+    ("checking", _l("Being checked"), (CONFIRMING, UNKNOWN), False),
+)
+_MAX_DATE_SPAN = timedelta(days=366 * 5)
+
+
+class HistoryFilter:
+    """The history's filters from the query string; anything malformed is ignored
+    (a filter link that went stale shows everything rather than an error)."""
+
+    def __init__(self, args: Any) -> None:
+        self.status = args.get("status", "")
+        if self.status not in {c[0] for c in HISTORY_STATUS_CHOICES}:
+            self.status = ""
+        self.shop = args.get("shop", "")
+        if not (self.shop == "direct" or (self.shop.isdigit() and len(self.shop) < 10)):
+            self.shop = ""
+        self.since = _kst_day(args.get("from"))
+        self.until = _kst_day(args.get("to"))
+        if self.since and self.until and self.until < self.since:
+            self.since, self.until = self.until, self.since
+
+    @property
+    def active(self) -> bool:
+        """Whether any filter is set."""
+        return bool(self.status or self.shop or self.since or self.until)
+
+    def args(self) -> dict[str, str]:
+        """The filters as query arguments, for the next page's link."""
+        found = {
+            "status": self.status,
+            "shop": self.shop,
+            "from": self.since.isoformat() if self.since else "",
+            "to": self.until.isoformat() if self.until else "",
+        }
+        return {k: v for k, v in found.items() if v}
+
+    def query(self) -> dict[str, Any]:
+        """Keyword arguments for orders.page."""
+        kwargs: dict[str, Any] = {"statuses": orders.MEMBER_HISTORY_STATUSES}
+        for value, _label, statuses, declined in HISTORY_STATUS_CHOICES:
+            if value == self.status:
+                kwargs.update(statuses=statuses, declined_only=declined)
+        if self.shop == "direct":
+            kwargs["direct_only"] = True
+        elif self.shop:
+            kwargs["merchant_id"] = int(self.shop)
+        # Days are Korea's days: 2026-12-02 runs from 00:00 KST (15:00 UTC the day before).
+        if self.since:
+            kwargs["since"] = datetime.combine(self.since, time(), _KST)
+        if self.until:
+            kwargs["before"] = datetime.combine(
+                self.until + timedelta(days=1), time(), _KST
+            )
+        return kwargs
+
+
+_KST = ZoneInfo("Asia/Seoul")
+
+
+def _kst_day(value: str | None) -> date | None:
+    try:
+        day = date.fromisoformat(value or "")
+    except ValueError:
+        return None
+    today = datetime.now(_KST).date()
+    return day if abs(today - day) <= _MAX_DATE_SPAN else None
+
+
 @bp.get("/history")
 @login_required
 def history() -> ResponseReturnValue:
     """The member's payments, newest first, one keyset page at a time."""
+    filters = HistoryFilter(request.args)
     result = orders.page(
         member_id=current_user.id,
         cursor=request.args.get("after"),
         limit=HISTORY_PAGE_SIZE,
+        **filters.query(),
     )
     return render_template(
-        "pay/history.html", page=result, first=not request.args.get("after")
+        "pay/history.html",
+        page=result,
+        first=not request.args.get("after"),
+        filters=filters,
+        shops=orders.merchants_of_member(current_user.id),
+        status_choices=HISTORY_STATUS_CHOICES,
     )
 
 

@@ -111,7 +111,7 @@ def test_audit_every_security_event_is_recorded_and_chain_verifies(
     refund = admin.post_form(
         f"/admin/payments/{order_id}",
         f"/admin/payments/{order_id}/refund",
-        {"reason": "audit test"},
+        {"amount": "5000", "reason": "audit test"},
     )
     assert refund.status_code == 303
     _merchant_key_changes(admin, app)

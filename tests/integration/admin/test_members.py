@@ -266,3 +266,29 @@ def test_admin_search_control_characters_are_refused_or_find_nobody(
         resp = admin.client.get(f"/admin/members?{query}")
         assert resp.status_code in (200, 400), query
         assert linked.email not in resp.get_data(as_text=True), query
+
+
+def test_admin_member_page_revoked_after_earlier_withdrawal_shows_one_state(
+    app: Flask, admin: Browser, linked: Browser
+) -> None:
+    """Issue 14: a revoked link shows no withdrawal of an earlier life, no "linked"
+    row and no token expiry; only who revoked it, when and why."""
+    from wallet.models._types import utcnow
+    from wallet.models.brandpay_link import BrandPayLink
+
+    with app.app_context():
+        row = db.session.get(BrandPayLink, link_row(app, linked.member_id).id)
+        row.withdrawn_at = utcnow()  # an earlier withdrawal, then linked again
+        db.session.commit()
+    page = f"/admin/members/{linked.member_id}"
+    before = admin.client.get(page).get_data(as_text=True)
+    assert "Linked at" in before
+    assert "Withdrew" not in before  # linked now: the old withdrawal is not its state
+    reauth(admin)
+    admin.post_form(page, f"{page}/revoke", {"reason": "fraud check"})
+    html = admin.client.get(page).get_data(as_text=True)
+    assert "fraud check" in html
+    assert "Revoked" in html
+    assert "no (destroyed)" in html
+    for stale in ("Withdrew", "Linked at", "Access token expires", "yes (encrypted)"):
+        assert stale not in html, stale

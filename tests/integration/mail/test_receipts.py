@@ -133,6 +133,11 @@ def test_receipt_korean_member_gets_korean_receipt(
     assert "결제가 승인되었습니다." in receipt.text
     assert "승인 시각 (한국 시간)" in receipt.text
     assert "Approved at" not in receipt.text
+    # Money as the Korean pages write it (issue 14): 15,000원, never ₩ in Korean.
+    assert "15,000원" in receipt.text
+    assert "15,000원" in receipt.html
+    assert "₩" not in receipt.text
+    assert "카드" in receipt.text  # the method in Korean
 
 
 def test_receipt_order_without_member_gets_no_mail(app: Flask, payer: Any) -> None:

@@ -73,11 +73,20 @@ def test_refunds_partial_sum_then_full_remainder(
     sent = len(_cancel_calls(sandbox, key))
     resp = _refund(admin, order_id, 6000, "Too much")
     assert resp.status_code == 409
-    assert "At most 5,000 won can be refunded now." in resp.get_data(as_text=True)
+    assert "At most ₩5,000 can be refunded now." in resp.get_data(as_text=True)
     assert len(_cancel_calls(sandbox, key)) == sent
-    # Empty amount: everything that remains.
+    # Empty amount (issue 14): refused with a message, never "refund everything".
+    resp = _refund(admin, order_id, None, "Order canceled")
+    assert resp.status_code == 400
+    assert "Enter the amount to refund." in resp.get_data(as_text=True)
+    assert len(_cancel_calls(sandbox, key)) == sent
+    assert p.order(order_id).payment.balance_amount == 5000
+    # The page offers what remains, and its confirmation names the typed amount.
+    detail = admin.client.get(f"/admin/payments/{order_id}").get_data(as_text=True)
+    assert 'value="5000"' in detail
+    assert "Refund __AMOUNT__ of this payment to" in detail
     sandbox.advance_clock(2)
-    assert _refund(admin, order_id, None, "Order canceled").status_code == 303
+    assert _refund(admin, order_id, 5000, "Order canceled").status_code == 303
     order = p.order(order_id)
     assert order.status == "CANCELED"
     assert order.payment.balance_amount == 0
