@@ -23,6 +23,7 @@ from flask_babel import (
 )
 
 from wallet import labels
+from wallet.toss import codes
 
 _NAMED_FORMATS = ("full", "long", "medium", "short")
 
@@ -189,6 +190,13 @@ def init_app(app: Flask) -> None:
         lambda v: labels.label(labels.PAYMENT_METHOD, v), "method_label"
     )
     app.add_template_filter(lambda v: labels.label(labels.CARD_TYPE, v), "card_type")
+    # Toss's card-company and bank codes as names in the page's language (toss/codes.py).
+    app.add_template_filter(
+        lambda v: codes.card_company_name(v, str(get_locale() or "ko")), "card_company"
+    )
+    app.add_template_filter(
+        lambda v: codes.bank_name(v, str(get_locale() or "ko")), "bank"
+    )
     app.add_template_filter(
         lambda v: labels.label(labels.CANCEL_REASON, v), "cancel_reason"
     )

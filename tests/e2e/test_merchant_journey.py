@@ -160,6 +160,8 @@ def test_merchant_journey_same_tab_link_returns_to_shop_by_itself(
         "href"
     )
     page.goto(href)
+    # Not logged in: the link's landing offers BrandPay (log in) or a guest's card.
+    page.get_by_role("link", name="Log in to pay with BrandPay").click()
     steps.log_in(page, live_portal, EMAIL, PASSWORD)
     page.wait_for_url(re.compile(rf"{live_portal}/l/[^/]+$"))
     page.get_by_role("button", name="Continue to payment").click()
@@ -183,6 +185,8 @@ def test_merchant_journey_new_shopper_signs_up_and_keeps_the_order(
     with page.expect_popup() as opened:
         page.get_by_role("link", name="Pay with BrandPay Wallet").click()
     wallet = opened.value
+    wallet.wait_for_url(re.compile(rf"{live_portal}/l/[^/]+$"))
+    wallet.get_by_role("link", name="Log in to pay with BrandPay").click()
     wallet.wait_for_url(re.compile(rf"{live_portal}/auth/login\?next=.*"))
     wallet.get_by_role("link", name="Create an account").click()
     wallet.wait_for_url(re.compile(rf"{live_portal}/auth/register\?next=.*"))

@@ -13,6 +13,7 @@ from tests.integration.brandpay.conftest import Browser, audit_actions, link_row
 from wallet.extensions import db
 from wallet.models import BrandPayLink
 from wallet.services import brandpay
+from wallet.toss import codes
 
 _METHOD_KEY_RE = re.compile(
     r'name="kind" value="(\w+)">\s*<input type="hidden" name="method_key" value="([^"]+)"'
@@ -42,9 +43,13 @@ def test_methods_page_lists_cards_and_accounts_with_selected(
     html = linked.client.get("/wallet/methods").get_data(as_text=True)
 
     card, account = truth["cards"][0], truth["accounts"][0]
+    # An English page names the card by its issuer in English (Toss's default alias
+    # is the Korean card name).
+    assert card["alias"] == card["cardName"]
+    assert card["alias"] not in html
     for shown in (
         card["cardNumber"],
-        card["alias"],
+        codes.card_company_name(card["issuerCode"], "en"),
         account["accountNumber"],
         account["alias"],
     ):
