@@ -1,11 +1,11 @@
-"""`python -m bench [throughput|growth|races|pages|paired|sustained|all]`: see bench/README.md."""
+"""`python -m bench [throughput|growth|races|pages|paired|sustained|scaleout|all]`: see bench/README.md."""
 
 from __future__ import annotations
 
 import argparse
 import time
 
-from bench import growth, pages, paired, races, sustained, throughput
+from bench import growth, pages, paired, races, scaleout, sustained, throughput
 
 
 def main() -> None:
@@ -22,6 +22,7 @@ def main() -> None:
             "pages",
             "paired",
             "sustained",
+            "scaleout",
             "all",
         ),
     )
@@ -58,6 +59,8 @@ def main() -> None:
         paired.main(args.duration, args.connections)
     if args.which == "sustained":  # minutes long: never part of "all"
         sustained.main(args.minutes, args.connections)
+    if args.which == "scaleout":  # PostgreSQL and Redis only: never part of "all"
+        scaleout.main()
     print(f"# done in {time.monotonic() - started:.0f} s")
 
 
