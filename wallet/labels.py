@@ -50,7 +50,7 @@ PAYMENT_METHOD: dict[str, LazyString] = {
 # Toss's cardType / ownerType values (contract §4), also in Korean.
 CARD_TYPE: dict[str, LazyString] = {
     "신용": _l("Credit"),
-    "체크": _l("Check"),
+    "체크": _l("Debit"),
     "기프트": _l("Gift"),
     "개인": _l("Personal"),
     "법인": _l("Corporate"),

@@ -16,7 +16,6 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -25,7 +24,6 @@ from wallet.extensions import limiter
 from wallet.forms import ConfirmForm
 from wallet.security import safe_next
 from wallet.services import brandpay
-from wallet.toss import codes
 
 bp = Blueprint("wallet", __name__)
 
@@ -55,15 +53,9 @@ def _link_summary() -> dict[str, Any]:
     def brandpay_redirect_url() -> str:
         return public_url_for("wallet.callback")
 
-    locale = str(get_locale() or "ko")
-    card_types = {"신용": _("Credit"), "체크": _("Debit"), "기프트": _("Gift")}
-
     return {
         "brandpay_link": brandpay_link,
         "brandpay_redirect_url": brandpay_redirect_url,
-        "card_company_name": lambda code: codes.card_company_name(code, locale),
-        "bank_name": lambda code: codes.bank_name(code, locale),
-        "card_type_label": lambda kind: card_types.get(kind or "", kind or ""),
     }
 
 
