@@ -26,7 +26,13 @@ from wallet.extensions import csrf, limiter
 from wallet.models._types import iso_z
 from wallet.models.order import Order
 from wallet.security import DB_INT_MAX
-from wallet.services import merchants, orders, refund_requests, wallet_links
+from wallet.services import (
+    checkout_options,
+    merchants,
+    orders,
+    refund_requests,
+    wallet_links,
+)
 from wallet.views import merchant_api_schemas as schemas
 from wallet.views.merchant_api_schemas import api_spec
 
@@ -237,6 +243,7 @@ def _order_json(
         "return_url": return_url,
         "created_at": iso_z(order.created_at),
         "expires_at": iso_z(order.expires_at),
+        "options": checkout_options.api_json(order),
     }
 
 
@@ -250,6 +257,7 @@ def _payment_json(order: Order) -> dict[str, Any]:
         "total_amount": payment.total_amount,
         "balance_amount": payment.balance_amount,
         "approved_at": iso_z(payment.approved_at),
+        **checkout_options.payment_api_json(payment),
         "cancels": [
             {
                 "amount": c.amount,

@@ -21,6 +21,7 @@ from wallet.models.order import (
     MAX_ORDER_NAME,
     MIN_AMOUNT,
     PAY_WAYS,
+    RECEIPT_TYPES,
     STATUSES,
 )
 from wallet.models.payment import CANCEL_STATUSES
@@ -125,6 +126,23 @@ class Error(BaseModel):
     error: ErrorDetail
 
 
+class CheckoutOptions(BaseModel):
+    """What the member chose on the checkout (null: not chosen)."""
+
+    installment_months: int | None = Field(
+        description="0 = lump sum, or 2-12 months (only from 50,000 KRW)."
+    )
+    use_card_point: bool | None
+    cash_receipt_type: Literal[RECEIPT_TYPES] | None = Field(  # type: ignore[valid-type]
+        description="소득공제 (income deduction) or 지출증빙 (expense proof)."
+    )
+
+
+class CashReceipt(BaseModel):
+    type: str = Field(description="Toss's cashReceipt.type: 소득공제 or 지출증빙.")
+    url: str | None
+
+
 class Order(BaseModel):
     order_id: str
     order_name: str
@@ -134,6 +152,7 @@ class Order(BaseModel):
     return_url: str | None
     created_at: str = Field(json_schema_extra={"format": "date-time"})
     expires_at: str = Field(json_schema_extra={"format": "date-time"})
+    options: CheckoutOptions
 
 
 class OrderList(BaseModel):
@@ -166,6 +185,14 @@ class Payment(BaseModel):
     total_amount: int
     balance_amount: int
     approved_at: str | None
+    installment_months: int | None = Field(
+        description="Toss's card.installmentPlanMonths (0 = lump sum); null for "
+        "account payments."
+    )
+    use_card_point: bool | None = Field(description="Toss's card.useCardPoint.")
+    cash_receipt: CashReceipt | None = Field(
+        description="The cash receipt Toss issued for an account payment."
+    )
     cancels: list[Cancel]
 
 
