@@ -9,7 +9,9 @@ Create Date: 2026-12-03
   and a cash receipt's type, number kind and the number's last four digits.
 - payments gain what Toss reports for them: installment months, card points, the
   cash receipt's type and link.
-All nullable: orders and payments from before this revision had no options.
+- orders gain the merchant pre-approval hook's state for the current confirm attempt
+  and the merchant's reason when it said no; merchants gain the hook's URL.
+All nullable: orders and payments from before this revision had no options or hook.
 """
 
 import sqlalchemy as sa
@@ -26,6 +28,8 @@ _ORDER_COLUMNS = (
     ("cash_receipt_type", sa.String(length=8)),
     ("cash_receipt_number_type", sa.String(length=24)),
     ("cash_receipt_number_last4", sa.String(length=4)),
+    ("preapproval", sa.String(length=16)),
+    ("preapproval_reason", sa.String(length=200)),
 )
 _PAYMENT_COLUMNS = (
     ("installment_months", sa.Integer()),
@@ -36,6 +40,10 @@ _PAYMENT_COLUMNS = (
 
 
 def upgrade():
+    with op.batch_alter_table("merchants") as batch_op:
+        batch_op.add_column(
+            sa.Column("confirm_url", sa.String(length=500), nullable=True)
+        )
     with op.batch_alter_table("orders") as batch_op:
         for name, kind in _ORDER_COLUMNS:
             batch_op.add_column(sa.Column(name, kind, nullable=True))
@@ -59,3 +67,5 @@ def downgrade():
         )
         for name, _kind in reversed(_ORDER_COLUMNS):
             batch_op.drop_column(name)
+    with op.batch_alter_table("merchants") as batch_op:
+        batch_op.drop_column("confirm_url")

@@ -62,6 +62,23 @@ INSTALLMENT_MONTHS = (0, *range(2, 13))  # 0 = lump sum
 RECEIPT_INCOME = "소득공제"  # income deduction: a phone or cash-receipt card number
 RECEIPT_EXPENSE = "지출증빙"  # expense proof: a business number (or a receipt card)
 RECEIPT_TYPES = (RECEIPT_INCOME, RECEIPT_EXPENSE)
+# The merchant's pre-approval hook, per confirm attempt (issue 15): asked and waiting,
+# said yes, the confirm went out after a yes, said no, did not answer, or said no
+# after the yes (a late "no": before the confirm it stops it, after it 망취소).
+HOOK_ASKED = "ASKED"
+HOOK_APPROVED = "APPROVED"
+HOOK_CONFIRM_SENT = "CONFIRM_SENT"
+HOOK_DECLINED = "DECLINED"
+HOOK_NO_ANSWER = "NO_ANSWER"
+HOOK_WITHDRAWN = "WITHDRAWN"
+HOOK_STATES = (
+    HOOK_ASKED,
+    HOOK_APPROVED,
+    HOOK_CONFIRM_SENT,
+    HOOK_DECLINED,
+    HOOK_NO_ANSWER,
+    HOOK_WITHDRAWN,
+)
 # Allowed moves. Money states only go forward; unsettled states may go back to
 # PENDING when Toss's truth says nothing was charged, so the order stays payable.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -147,6 +164,10 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
     cash_receipt_type: Mapped[str | None] = mapped_column(String(8))
     cash_receipt_number_type: Mapped[str | None] = mapped_column(String(24))
     cash_receipt_number_last4: Mapped[str | None] = mapped_column(String(4))
+    # HOOK_STATES of the current confirm attempt (None: the merchant has no hook, or
+    # it was not asked yet) and the merchant's reason when it said no.
+    preapproval: Mapped[str | None] = mapped_column(String(16))
+    preapproval_reason: Mapped[str | None] = mapped_column(String(200))
 
     member: Mapped[Member | None] = relationship()
     # Read-only: merchant_id's FK lives in revision 0004, not on this column.

@@ -50,7 +50,14 @@ from wallet.models.payment import (
     Payment,
     PaymentCancel,
 )
-from wallet.services import audit, checkout_options, events, orders, toss
+from wallet.services import (
+    audit,
+    checkout_options,
+    events,
+    orders,
+    preapproval,
+    toss,
+)
 from wallet.toss import Payment as TossPayment
 from wallet.toss import TossApiError, TossError, TossNotFoundError
 
@@ -131,6 +138,14 @@ FAIL_MESSAGES = {
     "AMOUNT_MISMATCH": _l(
         "The payment details did not match your order, so we did not take the "
         "payment. Any amount Toss approved has been canceled."
+    ),
+    "MERCHANT_DECLINED": _l(
+        "The shop declined this payment, so it was not taken. Nothing was charged. "
+        "Contact the shop if you have questions."
+    ),
+    "MERCHANT_NO_ANSWER": _l(
+        "The shop did not confirm this payment in time, so it was not taken. "
+        "Nothing was charged; you can try again."
     ),
     "OPTIONS_MISMATCH": _l(
         "Toss approved the payment with other options (installments or cash "
@@ -240,6 +255,8 @@ def _claim(order: Order, payment_key: str, way: str) -> bool:
             confirm_payment_key=payment_key,
             pay_way=way,
             failure_code=None,
+            preapproval=None,  # issue 15: the merchant's hook is asked per attempt
+            preapproval_reason=None,
             updated_at=now,
         )
         .execution_options(synchronize_session=False)
@@ -265,6 +282,13 @@ def _await_outcome(order: Order) -> Order:
 
 
 def _confirm_claimed(order: Order) -> Order:
+    refusal = preapproval.gate(order)  # issue 15: the merchant's yes comes first
+    if refusal == preapproval.DECLINED_CODE:
+        _finish(order, FAILED, failure_code=refusal)
+        return order
+    if refusal is not None:
+        _reopen(order, refusal)  # nothing was sent to Toss: payable again
+        return order
     payment_key = order.confirm_payment_key or ""
     try:
         if order.pay_way in CARD_WAYS:
@@ -361,6 +385,7 @@ def _settle(order: Order, truth: TossPayment) -> Order:
         amount=order.amount,
         status=order.status,
     )
+    preapproval.after_recorded(order)  # a late "no" while the confirm was in flight
     return order
 
 

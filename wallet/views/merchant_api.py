@@ -30,6 +30,7 @@ from wallet.services import (
     checkout_options,
     merchants,
     orders,
+    preapproval,
     refund_requests,
     wallet_links,
 )
@@ -244,6 +245,9 @@ def _order_json(
         "created_at": iso_z(order.created_at),
         "expires_at": iso_z(order.expires_at),
         "options": checkout_options.api_json(order),
+        "pre_approval": {"state": order.preapproval, "reason": order.preapproval_reason}
+        if order.preapproval
+        else None,
     }
 
 
@@ -392,6 +396,22 @@ def get_payment(order_id: str) -> ResponseReturnValue:
     if order.payment is None:
         raise merchants.NotFoundError(_("This order has no payment yet."))
     return _payment_json(order)
+
+
+@bp.post("/orders/<order_id>/decline")
+@_post(
+    schemas.NewDecline,
+    {200: (schemas.Order, "Declined; the order as it is now.")},
+    *schemas.WRITE,
+)
+def decline(order_id: str) -> tuple[dict[str, Any], int]:
+    """Say no to a payment after all (issue 15): before its confirm it is not taken,
+    after it it is cancelled (망취소)."""
+    data = request.context.json
+    order = merchants.order_of(g.merchant, order_id)
+    actor = f"merchant:{g.merchant.public_id} (api)"
+    preapproval.withdraw(g.merchant, order, data.reason, actor)
+    return _order_json(merchants.order_of(g.merchant, order_id)), 200
 
 
 @bp.post("/orders/<order_id>/refunds")

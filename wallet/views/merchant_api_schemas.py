@@ -17,6 +17,7 @@ from spectree.models import SecureType
 from spectree.plugins.flask_plugin import FlaskPlugin
 
 from wallet.models.order import (
+    HOOK_STATES,
     MAX_AMOUNT,
     MAX_ORDER_NAME,
     MIN_AMOUNT,
@@ -93,6 +94,12 @@ class NewRefund(_Body):
     reason: _text(MAX_REASON)  # type: ignore[valid-type]
 
 
+class NewDecline(_Body):
+    """The shop's late "no" to a payment it pre-approved (issue 15)."""
+
+    reason: _text(MAX_REASON)  # type: ignore[valid-type]
+
+
 class ApproveRefundRequest(_Body):
     amount: RefundAmount | None = None
 
@@ -138,6 +145,14 @@ class CheckoutOptions(BaseModel):
     )
 
 
+class PreApproval(BaseModel):
+    state: Literal[HOOK_STATES] = Field(  # type: ignore[valid-type]
+        description="ASKED, APPROVED, CONFIRM_SENT (confirmed after a yes), DECLINED, "
+        "NO_ANSWER, or WITHDRAWN (a no after the yes: see POST .../decline)."
+    )
+    reason: str | None
+
+
 class CashReceipt(BaseModel):
     type: str = Field(description="Toss's cashReceipt.type: 소득공제 or 지출증빙.")
     url: str | None
@@ -153,6 +168,10 @@ class Order(BaseModel):
     created_at: str = Field(json_schema_extra={"format": "date-time"})
     expires_at: str = Field(json_schema_extra={"format": "date-time"})
     options: CheckoutOptions
+    pre_approval: PreApproval | None = Field(
+        description="The pre-approval hook's answer for the current attempt; null "
+        "when the shop has no hook or was not asked yet."
+    )
 
 
 class OrderList(BaseModel):
