@@ -9,16 +9,15 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 import requests
-from flask import Flask, request
+from flask import Flask
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from tests.conftest import csrf_token
+from tests.hookserver import Hook, serve_hook
 from tests.integration.merchants.conftest import (  # noqa: F401 (fixtures)
     Shop,
     load_order,
@@ -42,47 +41,11 @@ def app_overrides() -> dict[str, Any]:
     return {"PREAPPROVAL_TIMEOUT": (1.0, 0.6)}
 
 
-@dataclass
-class Hook:
-    """The merchant's pre-approval endpoint: answers as `mode` says, records requests."""
-
-    url: str = ""
-    mode: str = "yes"
-    received: list[dict[str, Any]] = field(default_factory=list)
-    during: Callable[[dict[str, Any]], None] | None = None  # runs before answering
-
-
 @pytest.fixture
 def hook() -> Iterator[Hook]:
-    """Serve the hook on 127.0.0.1 for one test."""
-    server_app = Flask("hook")
-    state = Hook()
-
-    @server_app.post("/confirm")
-    def _confirm() -> Any:
-        body = request.get_data()
-        state.received.append({"headers": dict(request.headers), "body": body})
-        if state.during is not None:
-            state.during(json.loads(body))
-        answers: dict[str, Any] = {
-            "yes": ({"approve": True}, 200),
-            "no": ({"approve": False, "reason": "Sold out"}, 200),
-            "garbage": ("yes please", 200),
-            "string": ({"approve": "true"}, 200),
-            "error": ({"approve": True}, 500),
-        }
-        if state.mode == "slow":
-            time.sleep(2.0)
-            return {"approve": True}, 200
-        return answers[state.mode]
-
-    server = make_server("127.0.0.1", 0, server_app, threaded=True)
-    state.url = f"http://127.0.0.1:{server.server_port}/confirm"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    thread.join(timeout=5)
+    """The shop's pre-approval endpoint on 127.0.0.1, for one test."""
+    with serve_hook() as state:
+        yield state
 
 
 @pytest.fixture
