@@ -190,11 +190,15 @@ def sdk_options(
     return {"brandpay": brandpay, "card": {"card": card}, "foreign": {}}
 
 
-def expected_months(order: Order) -> int:
-    """The installment plan Toss must report for the way that paid the order."""
+def expected_months(order: Order) -> int | None:
+    """The installment plan Toss must report for the way that paid the order; None
+    when the member chose none here (a guest, an older order): Toss's window let
+    them pick, and its answer stands."""
+    if order.installment_months is None:
+        return None
     if order.pay_way not in (PAY_BRANDPAY, PAY_CARD):
         return 0  # the international window offers no installments
-    return order.installment_months or 0
+    return order.installment_months
 
 
 def mismatch(order: Order, truth: TossPayment) -> str | None:
@@ -209,8 +213,9 @@ def mismatch(order: Order, truth: TossPayment) -> str | None:
         months = card.installment_plan_months
         if months and order.amount < INSTALLMENT_MINIMUM:
             return f"installment of {months} months under {INSTALLMENT_MINIMUM} KRW"
-        if months != expected_months(order):
-            return f"installment {months} months, asked {expected_months(order)}"
+        expected = expected_months(order)
+        if expected is not None and months != expected:
+            return f"installment {months} months, asked {expected}"
     if truth.transfer is not None and order.cash_receipt_type:
         issued = truth.cash_receipt.type if truth.cash_receipt else None
         if issued != order.cash_receipt_type:

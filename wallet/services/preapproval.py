@@ -259,5 +259,7 @@ def net_cancel(order: Order, actor: str) -> None:
 def after_recorded(order: Order) -> None:
     """Called once a confirmed payment is recorded: a late "no" that arrived while
     the confirm was in flight is carried out now (망취소)."""
-    if order.preapproval == HOOK_WITHDRAWN and order.status in (DONE,):
+    payment = order.payment
+    untouched = payment is not None and payment.refundable == payment.total_amount
+    if order.preapproval == HOOK_WITHDRAWN and order.status == DONE and untouched:
         net_cancel(order, "portal (pre-approval withdrawn)")

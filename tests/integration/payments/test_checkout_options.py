@@ -390,6 +390,21 @@ def test_options_cash_receipt_asked_but_not_issued_canceled(
     assert sandbox.payment_by_order(order_id)["status"] == "CANCELED"
 
 
+def test_options_not_chosen_toss_window_choice_stands(
+    app: Flask, payer: Callable[..., Payer], sandbox: Any
+) -> None:
+    """No options stored (a guest's checkout, an order from before): the months the
+    buyer picked in Toss's own window are recorded, not refused."""
+    p = payer()
+    order_id = p.new_order(60000)
+    location = p.authorize_card(order_id, "card", installment=4)
+    assert p.client.get(path_of(location)).status_code == 303
+    order = p.order(order_id)
+    assert order.status == "DONE"
+    assert order.payment is not None
+    assert order.payment.installment_months == 4
+
+
 def test_options_foreign_window_is_lump_sum_even_with_stored_plan(
     app: Flask, payer: Callable[..., Payer], sandbox: Any
 ) -> None:
