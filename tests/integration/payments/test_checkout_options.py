@@ -28,7 +28,7 @@ from wallet.extensions import db
 from wallet.models.merchant import Merchant
 from wallet.models.outbox import OutboxEvent
 from wallet.sandbox.testing import TEST_PIN
-from wallet.services import checkout_options
+from wallet.services import checkout_options, mail
 
 JSON = {"Accept": "application/json"}
 MOBILE = "010-1234-5678"
@@ -306,6 +306,17 @@ def test_options_brandpay_card_three_months_confirmed_and_on_receipt(
     receipt = p.client.get(f"/pay/orders/{order_id}/receipt").get_data(as_text=True)
     assert '<dd id="receipt-installment">3 months</dd>' in receipt
     assert '<dd id="receipt-card-point">Used</dd>' in receipt
+    with app.app_context():  # the approval mail (the member's receipt) says so too
+        (event,) = db.session.scalars(
+            select(OutboxEvent).where(
+                OutboxEvent.channel == "mail",
+                OutboxEvent.dedupe_key == f"payment_approved:{order.id}",
+            )
+        ).all()
+        app.config["PUBLIC_URL"] = "http://127.0.0.1"
+        sent = mail.render(event)
+    assert "Installments: 3 months" in sent.text
+    assert "3 months" in sent.html
 
 
 def test_options_card_window_six_months_confirmed(
@@ -350,6 +361,14 @@ def test_options_brandpay_account_cash_receipt_issued_and_on_receipt(
     receipt = p.client.get(f"/pay/orders/{order_id}/receipt").get_data(as_text=True)
     assert "Income deduction" in receipt
     assert "View the cash receipt" in receipt
+    with app.app_context():
+        (event,) = db.session.scalars(
+            select(OutboxEvent).where(
+                OutboxEvent.dedupe_key == f"payment_approved:{order.id}"
+            )
+        ).all()
+        app.config["PUBLIC_URL"] = "http://127.0.0.1"
+        assert "Cash receipt: Income deduction" in mail.render(event).text
 
 
 # -- re-checked at confirm: other options than chosen → canceled, not recorded ----------
