@@ -135,6 +135,7 @@ def test_preapproval_yes_confirms_signed_request_with_order_and_options(
 
 def test_preapproval_no_nothing_confirmed_member_told_shop_declined(
     app: Flask,
+    make_member: Callable[..., Any],
     payer: Callable[..., Payer],
     hooked_shop: Shop,
     hook: Hook,
@@ -151,6 +152,15 @@ def test_preapproval_no_nothing_confirmed_member_told_shop_declined(
     order = load_order(app, order_id)
     assert (order.status, order.failure_code) == ("FAILED", "MERCHANT_DECLINED")
     assert (order.preapproval, order.preapproval_reason) == ("DECLINED", "Sold out")
+    # The shop's order page says what it answered.
+    from tests.conftest import logged_in_client
+    from tests.integration.security.conftest import make_staff
+
+    make_member("staff-no@example.com", "correct-horse-1")
+    make_staff(app, hooked_shop, "staff-no@example.com")
+    staff = logged_in_client(app, "staff-no@example.com", "correct-horse-1")
+    page = staff.get(f"/merchant/{hooked_shop.id}/orders/{order_id}")
+    assert "You said no · Sold out" in page.get_data(as_text=True)
     assert sandbox.payment_by_order(order_id)["status"] != "DONE"
     assert "order.failed" in _events(app, order_id)
 
