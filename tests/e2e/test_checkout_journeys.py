@@ -45,6 +45,17 @@ def test_checkout_three_month_installment_on_60000_shown_on_receipt(
     page.get_by_label("Use card points").check()
     shot("checkout-options")
     assert_accessible("checkout with options")
+    # At phone width (360px) the options fit: nothing scrolls sideways.
+    page.set_viewport_size({"width": 360, "height": 740})
+    sideways = page.evaluate(
+        """() => [document.documentElement, ...document.querySelectorAll(
+            'fieldset, form, .card, .actions')]
+          .filter(el => el.scrollWidth > el.clientWidth + 1)
+          .map(el => `${el.tagName}#${el.id}.${el.className} +${el.scrollWidth - el.clientWidth}`)"""
+    )
+    assert sideways == []
+    shot("checkout-options-phone")
+    page.set_viewport_size({"width": 1100, "height": 900})
     steps.pay_button(page).click()
     steps.register_inside_payment(page)
     frame = steps.toss_window(page)
