@@ -80,6 +80,8 @@ class Config:
     OUTBOX_MAX_ATTEMPTS = 12
     OUTBOX_POLL_SECONDS = 2.0
     WEBHOOK_TIMEOUT = (3.05, 10.0)  # connect, read (seconds)
+    # The merchant pre-approval hook (issue 15): the member waits on it, so it is short.
+    PREAPPROVAL_TIMEOUT = (2.0, 5.0)  # connect, read (seconds)
 
     # contract §7: Toss's webhook source IPs; None = accept any (see views/webhooks.py).
     TOSS_WEBHOOK_ALLOWED_IPS: str | None = None

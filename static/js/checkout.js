@@ -26,13 +26,52 @@
     });
   }
 
-  function fail(text, button) {
+  // The options form's fields by the name the server reports as wrong.
+  var FIELDS = {
+    installment: "opt-installment",
+    cash_receipt: "opt-receipt-income",
+    cash_receipt_number_type: "opt-number-type",
+    cash_receipt_number: "opt-number"
+  };
+
+  function fail(text, button, field) {
     show("pay-pending", false);
     var error = document.getElementById("pay-error");
     error.textContent = text;
     show("pay-error", true);
     enable(true);
-    if (button) button.focus();
+    var target = field && document.getElementById(FIELDS[field] || "");
+    if (target) {
+      target.setAttribute("aria-invalid", "true");
+      target.setAttribute("aria-errormessage", "pay-error");
+      target.focus();
+    } else if (button) {
+      button.focus();
+    }
+  }
+
+  // Issue 15: the options are stored on the order first (POST, CSRF in the form);
+  // the answer is what requestPayment gets for each way.
+  function saveOptions() {
+    var form = document.getElementById("pay-options");
+    if (!form) return Promise.resolve(null);
+    Array.prototype.forEach.call(form.querySelectorAll("[aria-invalid]"), function (el) {
+      el.removeAttribute("aria-invalid");
+    });
+    return window.fetch(form.action, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+      body: new window.FormData(form)
+    }).then(function (resp) {
+      return resp.json().catch(function () { return {}; }).then(function (data) {
+        if (!resp.ok || !data.options) {
+          var error = data.error || {};
+          throw { portalMessage: error.message || toss.config.msgFailed, field: error.field };
+        }
+        return data.options;
+      });
+    });
   }
 
   function request(button) {
@@ -52,27 +91,33 @@
     if (bad) return Promise.reject({ portalMessage: bad });
     var sdk = toss.sdk();
     if (!sdk) return Promise.reject({ portalMessage: toss.config.msgMissing });
-    if (way === "brandpay") {
-      var brandpay = toss.brandpay();
-      // A consent or a registration in the window calls our redirect handler, which
-      // accepts only an attempt recorded first (contract §2).
-      return toss.recordAttempt("pay", d.next).then(function () {
-        return brandpay.requestPayment(req);
-      });
-    }
-    var customerKey = toss.config.customerKey || window.TossPayments.ANONYMOUS;
-    if (!toss.checkCustomerKey(customerKey)) {
-      return Promise.reject({ portalMessage: toss.config.msgFailed });
-    }
-    req.method = "CARD";
-    req.card = {
-      useEscrow: false,
-      flowMode: "DEFAULT",
-      useCardPoint: false,
-      useAppCardOnly: false,
-      useInternationalCardOnly: way === "foreign"
-    };
-    return sdk.payment({ customerKey: customerKey }).requestPayment(req);
+    return saveOptions().then(function (options) {
+      var extra = (options && options[way]) || {};
+      if (way === "brandpay") {
+        var brandpay = toss.brandpay();
+        if (extra.card) req.card = extra.card;
+        if (extra.transfer) req.transfer = extra.transfer;
+        // A consent or a registration in the window calls our redirect handler, which
+        // accepts only an attempt recorded first (contract §2).
+        return toss.recordAttempt("pay", d.next).then(function () {
+          return brandpay.requestPayment(req);
+        });
+      }
+      var customerKey = toss.config.customerKey || window.TossPayments.ANONYMOUS;
+      if (!toss.checkCustomerKey(customerKey)) {
+        throw { portalMessage: toss.config.msgFailed };
+      }
+      req.method = "CARD";
+      req.card = {
+        useEscrow: false,
+        flowMode: "DEFAULT",
+        useCardPoint: extra.card ? extra.card.useCardPoint : false,
+        useAppCardOnly: false,
+        useInternationalCardOnly: way === "foreign"
+      };
+      if (extra.card) req.card.cardInstallmentPlan = extra.card.cardInstallmentPlan;
+      return sdk.payment({ customerKey: customerKey }).requestPayment(req);
+    });
   }
 
   function start(button) {
@@ -88,7 +133,8 @@
     }
     // Redirect mode never resolves: the page goes to successUrl or failUrl.
     opened.catch(function (err) {
-      fail(err && err.portalMessage ? err.portalMessage : toss.message(err), button);
+      var text = err && err.portalMessage ? err.portalMessage : toss.message(err);
+      fail(text, button, err && err.field);
     });
   }
 

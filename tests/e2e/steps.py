@@ -89,6 +89,14 @@ def hosted_register(page: Any, card_number: str) -> None:
     frame.get_by_role("button", name="등록하기").click()
 
 
+def register_inside_payment(page: Any, card_number: str = GOOD_CARD) -> None:
+    """In the BrandPay payment window of a customer without methods: register one."""
+    frame = toss_window(page)
+    frame.get_by_role("heading", name="브랜드페이 결제").wait_for()
+    frame.get_by_role("link", name="결제수단 등록").click()
+    hosted_register(page, card_number)
+
+
 def hosted_pay(page: Any, card_number: str | None = None, pin: str = PIN) -> None:
     """In the BrandPay payment window: pick a saved card (default: the selected one),
     then the PIN."""

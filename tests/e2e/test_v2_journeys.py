@@ -36,14 +36,6 @@ def _new_member(page: Any, portal: str, email: str) -> None:
     steps.register(page, portal, email, PASSWORD)
 
 
-def _register_inside_payment(page: Any) -> None:
-    """In the BrandPay payment window of a customer without methods: register one."""
-    frame = steps.toss_window(page)
-    frame.get_by_role("heading", name="브랜드페이 결제").wait_for()
-    frame.get_by_role("link", name="결제수단 등록").click()
-    steps.hosted_register(page, steps.GOOD_CARD)
-
-
 def test_one_flow_onboarding_agrees_registers_and_pays_in_one_window(
     page: Any,
     app: Flask,
@@ -63,7 +55,7 @@ def test_one_flow_onboarding_agrees_registers_and_pays_in_one_window(
     assert_accessible("checkout, unlinked")
 
     steps.pay_button(page).click()
-    _register_inside_payment(page)
+    steps.register_inside_payment(page)
     # The redirect handler was fetched with the cookies; the same window goes on to
     # the payment, now with the new card.
     shot("window-after-registration")
@@ -94,7 +86,7 @@ def test_one_flow_onboarding_navigate_mode_links_then_pays(
     checkout = steps.new_order(page, live_portal, "Barley tea", 5000)
     order_id = steps.order_id_of(checkout)
     steps.pay_button(page).click()
-    _register_inside_payment(page)
+    steps.register_inside_payment(page)
     # navigate: the page went to the redirect handler, which linked and sent the
     # member back to the same checkout; the order is still there to pay.
     page.get_by_text("BrandPay is linked. You can pay now.").wait_for()

@@ -419,3 +419,36 @@ def test_change_one_touch_window_and_is_enabled_codes(
         refused(toss, "brandpay.changeOneTouchPay", None, client_key=client_key)
         == "NEED_MERCHANT_ONE_TOUCH_SETTING"
     )
+
+
+@pytest.mark.parametrize(("plan", "picked", "months"), [(0, "3", 0), (None, "3", 3)])
+def test_brandpay_pay_window_plan_zero_fixes_lump_sum_absent_lets_buyer_pick(
+    toss: SandboxServer,
+    api: Api,
+    link: Callable[..., Customer],
+    plan: int | None,
+    picked: str,
+    months: int,
+) -> None:
+    """v2 typings: `cardInstallmentPlan: 0` pays in one go (fixed); without it the
+    buyer picks the months in the window (from 50,000 KRW)."""
+    customer = link()
+    card = {} if plan is None else {"card": {"cardInstallmentPlan": plan}}
+    params = brandpay_request(
+        amount={"currency": "KRW", "value": 60000},
+        successUrl=SUCCESS,
+        failUrl=FAIL,
+        **card,
+    )
+    window = toss.open_window(
+        "brandpay.requestPayment", customer.key, params, redirect_url=REDIRECT
+    )
+    page = requests.get(window["url"], timeout=5).text
+    assert ("할부 일시불 (가맹점 지정)" in page) == (plan == 0)
+    assert ('<select id="installment"' in page) == (plan is None)
+    location = toss.submit_window(
+        window, {"pin": TEST_PIN, "installment": picked, "action": "pay"}
+    )
+    body = {**query_of(location), "amount": 60000, "customerKey": customer.key}
+    p = api.post("/v1/brandpay/payments/confirm", body).json()
+    assert p["card"]["installmentPlanMonths"] == months

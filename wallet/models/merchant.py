@@ -69,6 +69,9 @@ class Merchant(db.Model):  # type: ignore[name-defined,misc]
     # Exact origins ("https://shop.example:8443"), one per line; no wildcards.
     return_origins: Mapped[str] = mapped_column(Text, default="")
     webhook_url: Mapped[str | None] = mapped_column(String(500))
+    # The pre-approval hook (issue 15, like PortOne's confirm_url): asked, signed,
+    # before each confirm of one of this merchant's orders; None = no hook.
+    confirm_url: Mapped[str | None] = mapped_column(String(500))
     # Whether wallet-link pages may be framed by the return origins (CSP frame-ancestors).
     allow_framing: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

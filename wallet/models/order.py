@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wallet.extensions import db
@@ -55,6 +55,30 @@ PAY_CARD = "CARD"
 PAY_FOREIGN_CARD = "FOREIGN_CARD"
 PAY_WAYS = (PAY_BRANDPAY, PAY_CARD, PAY_FOREIGN_CARD)
 CARD_WAYS = (PAY_CARD, PAY_FOREIGN_CARD)  # confirmed with POST /v1/payments/confirm
+# Checkout options (v2 typings `card.cardInstallmentPlan`: 0 or 2-12, installments only
+# from 50,000 KRW; `transfer.cashReceipt.type`), chosen on the checkout (issue 15).
+INSTALLMENT_MINIMUM = 50_000
+INSTALLMENT_MONTHS = (0, *range(2, 13))  # 0 = lump sum
+RECEIPT_INCOME = "소득공제"  # income deduction: a phone or cash-receipt card number
+RECEIPT_EXPENSE = "지출증빙"  # expense proof: a business number (or a receipt card)
+RECEIPT_TYPES = (RECEIPT_INCOME, RECEIPT_EXPENSE)
+# The merchant's pre-approval hook, per confirm attempt (issue 15): asked and waiting,
+# said yes, the confirm went out after a yes, said no, did not answer, or said no
+# after the yes (a late "no": before the confirm it stops it, after it 망취소).
+HOOK_ASKED = "ASKED"
+HOOK_APPROVED = "APPROVED"
+HOOK_CONFIRM_SENT = "CONFIRM_SENT"
+HOOK_DECLINED = "DECLINED"
+HOOK_NO_ANSWER = "NO_ANSWER"
+HOOK_WITHDRAWN = "WITHDRAWN"
+HOOK_STATES = (
+    HOOK_ASKED,
+    HOOK_APPROVED,
+    HOOK_CONFIRM_SENT,
+    HOOK_DECLINED,
+    HOOK_NO_ANSWER,
+    HOOK_WITHDRAWN,
+)
 # Allowed moves. Money states only go forward; unsettled states may go back to
 # PENDING when Toss's truth says nothing was charged, so the order stays payable.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -98,6 +122,11 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
             + ")",
             name="pay_way",
         ),
+        CheckConstraint(
+            "installment_months IS NULL OR installment_months = 0 OR "
+            f"(installment_months BETWEEN 2 AND 12 AND amount >= {INSTALLMENT_MINIMUM})",
+            name="installment_months",
+        ),
         Index("ix_orders_member_created", "member_id", "created_at", "id"),
         Index("ix_orders_created_at_id", "created_at", "id"),
         Index("ix_orders_status_created", "status", "created_at", "id"),
@@ -126,6 +155,19 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
     failure_code: Mapped[str | None] = mapped_column(String(64))
     # PAY_WAYS; set when a confirm claims the order (None: never claimed).
     pay_way: Mapped[str | None] = mapped_column(String(16))
+    # The member's checkout options, stored before the SDK call and re-checked against
+    # Toss's Payment at confirm (revision 0010). None: never chosen (lump sum, no
+    # points, no receipt). The registration number itself is not kept: only its kind
+    # and last four digits, for the receipt.
+    installment_months: Mapped[int | None] = mapped_column(Integer)
+    use_card_point: Mapped[bool | None] = mapped_column(Boolean)
+    cash_receipt_type: Mapped[str | None] = mapped_column(String(8))
+    cash_receipt_number_type: Mapped[str | None] = mapped_column(String(24))
+    cash_receipt_number_last4: Mapped[str | None] = mapped_column(String(4))
+    # HOOK_STATES of the current confirm attempt (None: the merchant has no hook, or
+    # it was not asked yet) and the merchant's reason when it said no.
+    preapproval: Mapped[str | None] = mapped_column(String(16))
+    preapproval_reason: Mapped[str | None] = mapped_column(String(200))
 
     member: Mapped[Member | None] = relationship()
     # Read-only: merchant_id's FK lives in revision 0004, not on this column.

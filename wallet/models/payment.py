@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wallet.extensions import db
@@ -53,6 +53,13 @@ class Payment(db.Model):  # type: ignore[name-defined,misc]
     bank_code: Mapped[str | None] = mapped_column(String(8))
     supplied_amount: Mapped[int | None] = mapped_column(Integer)
     vat: Mapped[int | None] = mapped_column(Integer)
+    # Checkout options as Toss reports them (revision 0010): card.installmentPlanMonths
+    # and card.useCardPoint of a card payment, cashReceipt.type/receiptUrl of an
+    # account payment.
+    installment_months: Mapped[int | None] = mapped_column(Integer)
+    use_card_point: Mapped[bool | None] = mapped_column(Boolean)
+    cash_receipt_type: Mapped[str | None] = mapped_column(String(8))
+    cash_receipt_url: Mapped[str | None] = mapped_column(String(500))
     total_amount: Mapped[int] = mapped_column(Integer)
     balance_amount: Mapped[int] = mapped_column(Integer)
     refund_reserved: Mapped[int] = mapped_column(Integer, default=0)

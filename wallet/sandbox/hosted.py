@@ -253,13 +253,14 @@ def _legacy_pay(form: Any) -> tuple[dict, str, str, dict, str]:
     try:
         params["amount"] = int(form.get("amount", ""))
         params["taxFreeAmount"] = int(form.get("taxFreeAmount") or 0)
-        params["cardInstallmentPlan"] = int(form.get("cardInstallmentPlan") or 0)
+        plan = form.get("cardInstallmentPlan")
+        params["cardInstallmentPlan"] = int(plan) if plan else None
     except ValueError:
         raise ApiError("INVALID_PARAMETERS") from None
     if (
         params["amount"] <= 0
         or not 0 <= params["taxFreeAmount"] <= params["amount"]
-        or params["cardInstallmentPlan"] not in INSTALLMENT_MONTHS
+        or params["cardInstallmentPlan"] not in (None, *INSTALLMENT_MONTHS)
         or form.get("currency", "KRW") != "KRW"  # contract §4: KRW only
         or not re.match(ORDER_ID_PATTERN, params["orderId"] or "")
         or not params["orderName"]
@@ -465,7 +466,8 @@ def pay(window: dict[str, Any], form: Any) -> ResponseReturnValue:
 
 def _installment_choices(params: dict[str, Any]) -> list[int]:
     """Months the buyer may pick: none below 50,000 KRW or with a fixed plan."""
-    if params["amount"] < INSTALLMENT_MINIMUM or params.get("cardInstallmentPlan"):
+    fixed = params.get("cardInstallmentPlan") is not None
+    if params["amount"] < INSTALLMENT_MINIMUM or fixed:
         return []
     ceiling = params.get("maxCardInstallmentPlan") or 12
     return [m for m in INSTALLMENT_MONTHS if m <= ceiling]

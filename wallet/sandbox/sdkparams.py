@@ -372,7 +372,8 @@ def brandpay_payment(params: Any) -> dict[str, Any]:
         raise refuse("INVALID_PARAMETERS", "methodId: a string")
     return common | {
         "methodId": method_id,
-        "cardInstallmentPlan": _months(card, "cardInstallmentPlan", "card.") or 0,
+        # None: the buyer picks in the window; 0 fixes a lump sum (v2 typings).
+        "cardInstallmentPlan": _months(card, "cardInstallmentPlan", "card."),
         "useCardPoint": bool(_flag(card, "useCardPoint", "card.")),
         "discountCode": _text(card, "discountCode") or _text(transfer, "discountCode"),
         "cashReceipt": cash_receipt,

@@ -213,16 +213,19 @@ def create_merchant(
     return merchant, issued
 
 
-def check_webhook_url(url: str | None) -> str | None:
+def check_webhook_url(url: str | None, *, hook: bool = False) -> str | None:
     """A webhook URL is https (http only on loopback, and never in production) with
-    no credentials, and its host's addresses are public (wallet/outbound.py, I2)."""
+    no credentials, and its host's addresses are public (wallet/outbound.py, I2).
+    `hook`: the pre-approval hook's URL, held to the same rules (issue 15)."""
     url = (url or "").strip()
     if not url:
         return None
     parts = _split(url)
     if parts is None or _origin_of(parts) is None or len(url) > 500:
         raise MerchantError(
-            _("The webhook URL must be an https URL without credentials.")
+            _("The pre-approval URL must be an https URL without credentials.")
+            if hook
+            else _("The webhook URL must be an https URL without credentials.")
         )
     try:
         return outbound.check_url(url)
@@ -284,6 +287,19 @@ def set_refund_policy(merchant: Merchant, days: int | None, actor: str) -> Merch
         "merchant.refund_policy_changed",
         f"merchant:{merchant.id}",
         member_cancel_days=merchant.member_cancel_days,
+    )
+    return merchant
+
+
+def set_confirm_url(merchant: Merchant, url: str | None, actor: str) -> Merchant:
+    """Set (or clear, with None/"") the pre-approval hook's URL (issue 15)."""
+    merchant.confirm_url = check_webhook_url(url, hook=True)
+    db.session.commit()
+    audit.record(
+        actor,
+        "merchant.confirm_url_changed",
+        f"merchant:{merchant.id}",
+        confirm_url=merchant.confirm_url,
     )
     return merchant
 

@@ -47,7 +47,7 @@ from wallet.models.outbox import (
     WebhookDelivery,
     new_message_id,
 )
-from wallet.services import audit, events, merchants
+from wallet.services import audit, checkout_options, events, merchants
 
 log = logging.getLogger(__name__)
 _jitter = secrets.SystemRandom()
@@ -126,6 +126,12 @@ def record_order_change(order: Any) -> None:
             "amount": order.amount,
             "currency": getattr(order, "currency", "KRW"),
             "refunded_amount": payment.canceled_amount if payment is not None else 0,
+            # Issue 15: installments, card points, cash receipt, as Toss reported them.
+            **(
+                {"payment": checkout_options.payment_api_json(payment)}
+                if payment is not None
+                else {}
+            ),
         },
     )
 

@@ -50,7 +50,14 @@ from wallet.models.payment import (
     Payment,
     PaymentCancel,
 )
-from wallet.services import audit, events, orders, toss
+from wallet.services import (
+    audit,
+    checkout_options,
+    events,
+    orders,
+    preapproval,
+    toss,
+)
 from wallet.toss import Payment as TossPayment
 from wallet.toss import TossApiError, TossError, TossNotFoundError
 
@@ -131,6 +138,19 @@ FAIL_MESSAGES = {
     "AMOUNT_MISMATCH": _l(
         "The payment details did not match your order, so we did not take the "
         "payment. Any amount Toss approved has been canceled."
+    ),
+    "MERCHANT_DECLINED": _l(
+        "The shop declined this payment, so it was not taken. Nothing was charged. "
+        "Contact the shop if you have questions."
+    ),
+    "MERCHANT_NO_ANSWER": _l(
+        "The shop did not confirm this payment in time, so it was not taken. "
+        "Nothing was charged; you can try again."
+    ),
+    "OPTIONS_MISMATCH": _l(
+        "Toss approved the payment with other options (installments or cash "
+        "receipt) than you chose, so we did not take it. The amount has been "
+        "canceled; please order again."
     ),
 }
 GENERIC_FAILURE = _l("The payment did not go through. Nothing was charged.")
@@ -235,6 +255,8 @@ def _claim(order: Order, payment_key: str, way: str) -> bool:
             confirm_payment_key=payment_key,
             pay_way=way,
             failure_code=None,
+            preapproval=None,  # issue 15: the merchant's hook is asked per attempt
+            preapproval_reason=None,
             updated_at=now,
         )
         .execution_options(synchronize_session=False)
@@ -260,6 +282,13 @@ def _await_outcome(order: Order) -> Order:
 
 
 def _confirm_claimed(order: Order) -> Order:
+    refusal = preapproval.gate(order)  # issue 15: the merchant's yes comes first
+    if refusal == preapproval.DECLINED_CODE:
+        _finish(order, FAILED, failure_code=refusal)
+        return order
+    if refusal is not None:
+        _reopen(order, refusal)  # nothing was sent to Toss: payable again
+        return order
     payment_key = order.confirm_payment_key or ""
     try:
         if order.pay_way in CARD_WAYS:
@@ -325,6 +354,20 @@ def _settle(order: Order, truth: TossPayment) -> Order:
         _cancel_mismatched(order, truth)
         _finish(order, FAILED, failure_code="AMOUNT_MISMATCH")
         return order
+    why = checkout_options.mismatch(order, truth)
+    if why is not None:
+        # Issue 15: Toss charged with other options than the member chose (or than
+        # Toss allows: installments under 50,000 KRW). Not recorded as paid: the
+        # money goes back at once, with the reason, and the order says why.
+        log.error("Toss payment for %s: options differ (%s)", order.order_id, why)
+        _cancel_mismatched(
+            order, truth, "Payment options did not match the order: " + why
+        )
+        _finish(order, FAILED, failure_code="OPTIONS_MISMATCH")
+        audit.record(
+            "toss", "payment.options_mismatch", f"order:{order.order_id}", reason=why
+        )
+        return order
     try:
         apply_truth(order, truth)
         db.session.commit()
@@ -342,6 +385,7 @@ def _settle(order: Order, truth: TossPayment) -> Order:
         amount=order.amount,
         status=order.status,
     )
+    preapproval.after_recorded(order)  # a late "no" while the confirm was in flight
     return order
 
 
@@ -392,14 +436,18 @@ def _refuse_mismatch(order: Order, payment_key: str, member: Member | None) -> O
     raise PaymentMismatchError()
 
 
-def _cancel_mismatched(order: Order, truth: TossPayment) -> None:
+def _cancel_mismatched(
+    order: Order,
+    truth: TossPayment,
+    reason: str = "Payment details did not match the order",
+) -> None:
     """Give back money Toss took for a payment whose details did not match."""
     if truth.status not in ("DONE", "PARTIAL_CANCELED") or truth.balance_amount <= 0:
         return
     try:
         toss().cancel_payment(
             truth.payment_key,
-            "Payment details did not match the order",
+            reason[:200],
             idempotency_key=f"mismatch-{order.order_id}-{truth.payment_key}"[:300],
         )
     except TossError as exc:
@@ -473,6 +521,7 @@ def receipt_fields(truth: TossPayment) -> dict[str, object]:
         "bank_code": _short(transfer.bank_code if transfer else None, 8),
         "supplied_amount": truth.supplied_amount,
         "vat": truth.vat,
+        **checkout_options.reported(truth),
     }
 
 

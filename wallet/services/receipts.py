@@ -122,6 +122,8 @@ def _payment_approved(member: Member, order: Order, payment: Payment) -> None:
         amount=payment.total_amount,
         method=payment.method,
         card_number=payment.card_number,
+        installment_months=payment.installment_months,  # issue 15
+        cash_receipt_type=payment.cash_receipt_type,
         approved_at=payment.approved_at or payment.created_at or utcnow(),
         merchant_name=_merchant_name(order),
     )

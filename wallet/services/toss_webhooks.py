@@ -23,7 +23,7 @@ from wallet.extensions import db
 from wallet.models._types import utcnow
 from wallet.models.order import Order
 from wallet.models.payment import Payment, TossWebhookEvent
-from wallet.services import payments, toss
+from wallet.services import checkout_options, payments, preapproval, toss
 from wallet.toss import TossError, TossNotFoundError
 
 log = logging.getLogger(__name__)
@@ -168,8 +168,11 @@ def _payment_status_changed(data: Mapping[str, Any]) -> str:
         return "no_change"  # not the session this order confirmed
     if truth.total_amount != order.amount:
         return "no_change"  # never book an amount that differs from the order
+    if order.payment is None and checkout_options.mismatch(order, truth):
+        return "no_change"  # issue 15: the confirm's own answer cancels it (_settle)
     changed = payments.apply_truth(order, truth)
     db.session.commit()
+    preapproval.after_recorded(order)  # a late "no" while the confirm was in flight
     return "applied" if changed else "no_change"
 
 

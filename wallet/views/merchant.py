@@ -30,6 +30,7 @@ from wtforms.validators import (
     InputRequired,
     Length,
     NumberRange,
+    Optional,
 )
 
 from wallet.errors import ConflictError
@@ -204,6 +205,16 @@ class RefundPolicyForm(FlaskForm):
     member_cancel_days = member_cancel_days_field()
 
 
+class PreapprovalForm(FlaskForm):
+    """The pre-approval hook's URL (issue 15); empty turns the hook off."""
+
+    confirm_url = StringField(
+        _l("Pre-approval URL"),
+        validators=[Optional(), Length(max=500)],
+        filters=[lambda v: (v or "").strip() or None],
+    )
+
+
 def _form_error(form: FlaskForm) -> str:
     """The first validation message of a form (shown next to the failing row)."""
     for errors in form.errors.values():
@@ -226,6 +237,7 @@ def _dashboard(
     failed: tuple[str, str] | None = None,
     error: str | None = None,
     policy_form: RefundPolicyForm | None = None,
+    hook_form: PreapprovalForm | None = None,
 ) -> ResponseReturnValue:
     """The dashboard; `failed` = (form kind, row id) whose form shows `error`."""
     recent = merchants.orders_page(merchant, None, 50).orders
@@ -248,6 +260,7 @@ def _dashboard(
         form=ConfirmForm(),
         refund_requests=requests,
         policy_form=policy_form,
+        hook_form=hook_form or PreapprovalForm(formdata=None, obj=merchant),
         failed=failed,
         error=error,
         portal_url=(request.url_root.rstrip("/")),
@@ -474,3 +487,24 @@ def refund_policy(merchant_id: int) -> ResponseReturnValue:
     )
     flash(_("The refund policy was saved."), "success")
     return _back(merchant, "refund-policy")
+
+
+@bp.post("/merchant/<int:merchant_id>/pre-approval")
+@login_required
+@staff_only
+@reauth_required(_l("Change the pre-approval hook"))
+def preapproval_url(merchant_id: int) -> ResponseReturnValue:
+    """Set or clear the URL asked before each confirm (issue 15)."""
+    merchant, mine = _staff_merchant(merchant_id)
+    form = PreapprovalForm()
+    if not form.validate_on_submit():
+        return _dashboard(merchant, mine, 400, hook_form=form)
+    try:
+        merchants.set_confirm_url(
+            merchant, form.confirm_url.data, _staff_actor(merchant)
+        )
+    except merchants.MerchantError as exc:
+        form.confirm_url.errors = [exc.message]
+        return _dashboard(merchant, mine, exc.status, hook_form=form)
+    flash(_("The pre-approval hook was saved."), "success")
+    return _back(merchant, "pre-approval")

@@ -26,7 +26,14 @@ from wallet.extensions import csrf, limiter
 from wallet.models._types import iso_z
 from wallet.models.order import Order
 from wallet.security import DB_INT_MAX
-from wallet.services import merchants, orders, refund_requests, wallet_links
+from wallet.services import (
+    checkout_options,
+    merchants,
+    orders,
+    preapproval,
+    refund_requests,
+    wallet_links,
+)
 from wallet.views import merchant_api_schemas as schemas
 from wallet.views.merchant_api_schemas import api_spec
 
@@ -237,6 +244,10 @@ def _order_json(
         "return_url": return_url,
         "created_at": iso_z(order.created_at),
         "expires_at": iso_z(order.expires_at),
+        "options": checkout_options.api_json(order),
+        "pre_approval": {"state": order.preapproval, "reason": order.preapproval_reason}
+        if order.preapproval
+        else None,
     }
 
 
@@ -250,6 +261,7 @@ def _payment_json(order: Order) -> dict[str, Any]:
         "total_amount": payment.total_amount,
         "balance_amount": payment.balance_amount,
         "approved_at": iso_z(payment.approved_at),
+        **checkout_options.payment_api_json(payment),
         "cancels": [
             {
                 "amount": c.amount,
@@ -384,6 +396,22 @@ def get_payment(order_id: str) -> ResponseReturnValue:
     if order.payment is None:
         raise merchants.NotFoundError(_("This order has no payment yet."))
     return _payment_json(order)
+
+
+@bp.post("/orders/<order_id>/decline")
+@_post(
+    schemas.NewDecline,
+    {200: (schemas.Order, "Declined; the order as it is now.")},
+    *schemas.WRITE,
+)
+def decline(order_id: str) -> tuple[dict[str, Any], int]:
+    """Say no to a payment after all (issue 15): before its confirm it is not taken,
+    after it it is cancelled (망취소)."""
+    data = request.context.json
+    order = merchants.order_of(g.merchant, order_id)
+    actor = f"merchant:{g.merchant.public_id} (api)"
+    preapproval.withdraw(g.merchant, order, data.reason, actor)
+    return _order_json(merchants.order_of(g.merchant, order_id)), 200
 
 
 @bp.post("/orders/<order_id>/refunds")

@@ -17,10 +17,12 @@ from spectree.models import SecureType
 from spectree.plugins.flask_plugin import FlaskPlugin
 
 from wallet.models.order import (
+    HOOK_STATES,
     MAX_AMOUNT,
     MAX_ORDER_NAME,
     MIN_AMOUNT,
     PAY_WAYS,
+    RECEIPT_TYPES,
     STATUSES,
 )
 from wallet.models.payment import CANCEL_STATUSES
@@ -92,6 +94,12 @@ class NewRefund(_Body):
     reason: _text(MAX_REASON)  # type: ignore[valid-type]
 
 
+class NewDecline(_Body):
+    """The shop's late "no" to a payment it pre-approved (issue 15)."""
+
+    reason: _text(MAX_REASON)  # type: ignore[valid-type]
+
+
 class ApproveRefundRequest(_Body):
     amount: RefundAmount | None = None
 
@@ -125,6 +133,31 @@ class Error(BaseModel):
     error: ErrorDetail
 
 
+class CheckoutOptions(BaseModel):
+    """What the member chose on the checkout (null: not chosen)."""
+
+    installment_months: int | None = Field(
+        description="0 = lump sum, or 2-12 months (only from 50,000 KRW)."
+    )
+    use_card_point: bool | None
+    cash_receipt_type: Literal[RECEIPT_TYPES] | None = Field(  # type: ignore[valid-type]
+        description="소득공제 (income deduction) or 지출증빙 (expense proof)."
+    )
+
+
+class PreApproval(BaseModel):
+    state: Literal[HOOK_STATES] = Field(  # type: ignore[valid-type]
+        description="ASKED, APPROVED, CONFIRM_SENT (confirmed after a yes), DECLINED, "
+        "NO_ANSWER, or WITHDRAWN (a no after the yes: see POST .../decline)."
+    )
+    reason: str | None
+
+
+class CashReceipt(BaseModel):
+    type: str = Field(description="Toss's cashReceipt.type: 소득공제 or 지출증빙.")
+    url: str | None
+
+
 class Order(BaseModel):
     order_id: str
     order_name: str
@@ -134,6 +167,11 @@ class Order(BaseModel):
     return_url: str | None
     created_at: str = Field(json_schema_extra={"format": "date-time"})
     expires_at: str = Field(json_schema_extra={"format": "date-time"})
+    options: CheckoutOptions
+    pre_approval: PreApproval | None = Field(
+        description="The pre-approval hook's answer for the current attempt; null "
+        "when the shop has no hook or was not asked yet."
+    )
 
 
 class OrderList(BaseModel):
@@ -166,6 +204,14 @@ class Payment(BaseModel):
     total_amount: int
     balance_amount: int
     approved_at: str | None
+    installment_months: int | None = Field(
+        description="Toss's card.installmentPlanMonths (0 = lump sum); null for "
+        "account payments."
+    )
+    use_card_point: bool | None = Field(description="Toss's card.useCardPoint.")
+    cash_receipt: CashReceipt | None = Field(
+        description="The cash receipt Toss issued for an account payment."
+    )
     cancels: list[Cancel]
 
 

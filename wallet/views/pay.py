@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import (
     Blueprint,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -22,10 +23,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, StringField
+from wtforms import BooleanField, IntegerField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-from wallet.errors import WalletError
+from wallet.errors import WalletError, wants_json
 from wallet.forms import ConfirmForm
 from wallet.labels import krw
 from wallet.models.order import (
@@ -47,6 +48,7 @@ from wallet.models.order import (
 )
 from wallet.models.refund_request import MAX_REASON
 from wallet.services import (
+    checkout_options,
     orders,
     payments,
     receipts,
@@ -74,6 +76,16 @@ class RefundRequestForm(FlaskForm):
         _l("Why do you want a refund?"),
         validators=[DataRequired(), Length(max=MAX_REASON)],
     )
+
+
+class CheckoutOptionsForm(FlaskForm):
+    """The checkout's options (issue 15), checked by services/checkout_options."""
+
+    installment = StringField(_l("Installments"))
+    card_point = BooleanField(_l("Use card points"))
+    cash_receipt = StringField(_l("Cash receipt"))
+    cash_receipt_number_type = StringField(_l("Number type"))
+    cash_receipt_number = StringField(_l("Number"))
 
 
 def _amount_range() -> str:
@@ -142,7 +154,11 @@ def new() -> ResponseReturnValue:
 
 
 def _checkout_page(
-    order: Order, error: str | None = None, status: int = 200, guest: bool = False
+    order: Order,
+    error: str | None = None,
+    status: int = 200,
+    guest: bool = False,
+    options_form: CheckoutOptionsForm | None = None,
 ) -> ResponseReturnValue:
     prefix = "pay.guest_" if guest else "pay."
     ways = [w for w in WAYS if not (guest and w == "brandpay")]  # BrandPay: members
@@ -151,6 +167,10 @@ def _checkout_page(
         order=order,
         error=error,
         guest=guest,
+        options_form=options_form or CheckoutOptionsForm(formdata=None),
+        number_types=checkout_options.NUMBER_TYPES,
+        installment_months=[m for m in checkout_options.INSTALLMENT_MONTHS if m],
+        installment_minimum=checkout_options.INSTALLMENT_MINIMUM,
         success_urls={
             way: public_url_for(prefix + "success", order_id=order.order_id, way=way)
             for way in ways
@@ -182,6 +202,45 @@ def checkout(order_id: str) -> ResponseReturnValue:
     if order.failure_code:
         error = payments.fail_message(order.failure_code)
     return _checkout_page(order, error)
+
+
+@bp.post("/orders/<order_id>/options")
+@login_required
+def options(order_id: str) -> ResponseReturnValue:
+    """Store the member's checkout options before the SDK call (issue 15).
+
+    The checkout's script posts the form (JSON answer: what requestPayment gets); a
+    refusal stores nothing and says which field is wrong.
+    """
+    form = CheckoutOptionsForm()
+    order = orders.get_for_member(current_user, order_id)
+    try:
+        if not form.validate_on_submit():
+            raise WalletError(_("Your form expired. Reload the page and try again."))
+        raw = (form.installment.data or "0").strip()
+        if not raw.isdigit() or len(raw) > 2:
+            raise checkout_options.CheckoutOptionsError(
+                _("Choose a lump sum or 2 to 12 months."), "installment"
+            )
+        receipt = checkout_options.parse_cash_receipt(
+            form.cash_receipt.data,
+            form.cash_receipt_number_type.data,
+            form.cash_receipt_number.data,
+        )
+        order = checkout_options.choose(
+            current_user, order_id, int(raw), bool(form.card_point.data), receipt
+        )
+    except WalletError as exc:
+        if exc.status == 404:
+            raise
+        if wants_json(request):
+            field = getattr(exc, "field", None)
+            body = {"code": exc.code, "message": exc.message, "field": field}
+            return jsonify(error=body), exc.status
+        return _checkout_page(order, exc.message, exc.status, options_form=form)
+    if wants_json(request):
+        return jsonify(ok=True, options=checkout_options.sdk_options(order, receipt))
+    return redirect(url_for("pay.checkout", order_id=order.order_id), code=303)
 
 
 @bp.get("/orders/<order_id>/success")
