@@ -28,7 +28,7 @@ from wallet.toss import codes
 _NAMED_FORMATS = ("full", "long", "medium", "short")
 
 
-def _babel() -> tuple[Locale, tzinfo, NullTranslations] | None:
+def request_babel() -> tuple[Locale, tzinfo, NullTranslations] | None:
     """This request's locale, time zone and catalogue, looked up once (issue 16).
 
     Flask-Babel looks all three up again on every `_()` and every date. The cache is
@@ -142,7 +142,7 @@ def local_dt(value: datetime | None, fmt: str = "medium", zone: bool = True) -> 
 
 
 def _local_dt(value: datetime, fmt: str) -> str:
-    state = _babel()
+    state = request_babel()
     if state is None or fmt not in _NAMED_FORMATS:
         return str(format_datetime(value, fmt))
     locale, zone, _translations = state
@@ -164,7 +164,7 @@ def _local_dt(value: datetime, fmt: str) -> str:
 
 
 def _translations() -> NullTranslations:
-    state = _babel()
+    state = request_babel()
     return state[2] if state is not None else get_translations()
 
 
@@ -201,7 +201,7 @@ def init_app(app: Flask) -> None:
         lambda v: labels.label(labels.CANCEL_REASON, v), "cancel_reason"
     )
     # Flask-Babel's template callables look the catalogue up on every `_()`; these
-    # take it from `_babel()` (same strings, same autoescaping: Jinja wraps them).
+    # take it from `request_babel()` (same strings, same autoescaping: Jinja wraps them).
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=lambda s: _translations().ugettext(s),
         ngettext=lambda s, p, n: _translations().ungettext(s, p, n),

@@ -9,6 +9,7 @@ import flask_babel
 import pytest
 from flask import Flask, render_template_string
 
+from wallet import labels
 from wallet.templating import local_dt
 
 INSTANTS = [
@@ -65,3 +66,37 @@ def test_translated_text_is_still_escaped(app: Flask) -> None:
             who="<b>x</b>",
         )
     assert out == "Signed in as &lt;b&gt;x&lt;/b&gt;"
+
+
+LABEL_TABLES = [
+    labels.ORDER_STATUS,
+    labels.PAYMENT_METHOD,
+    labels.CARD_TYPE,
+    labels.CANCEL_REASON,
+    labels.AUDIT_ACTION,
+]
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_labels_and_money_match_flask_babel(app: Flask, lang: str) -> None:
+    """`labels.label` and `krw` read the request's cached catalogue and locale (issue
+    16): the same text as `str()` of the lazy label, also under `force_locale`."""
+    other = "en" if lang == "ko" else "ko"
+    with app.test_request_context(headers={"Accept-Language": lang}):
+        for table in LABEL_TABLES:
+            for value, lazy in table.items():
+                assert labels.label(table, value) == str(lazy)
+        assert labels.label(labels.ORDER_STATUS, "NEW_STATUS") == "NEW_STATUS"
+        assert labels.label(labels.ORDER_STATUS, None) == "—"
+        money = labels.krw(12300)
+        paid = labels.label(labels.ORDER_STATUS, "DONE")
+        with flask_babel.force_locale(other):
+            assert labels.label(labels.ORDER_STATUS, "DONE") == str(
+                labels.ORDER_STATUS["DONE"]
+            )
+            assert labels.krw(12300) != money
+        assert labels.label(labels.ORDER_STATUS, "DONE") == str(
+            labels.ORDER_STATUS["DONE"]
+        )
+    assert money == ("12,300원" if lang == "ko" else "₩12,300")
+    assert paid == ("결제 완료" if lang == "ko" else "Paid")  # the catalogue is read
