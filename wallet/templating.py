@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, tzinfo
 from functools import lru_cache
@@ -11,7 +12,7 @@ from typing import Any
 from babel import Locale
 from babel.dates import DateTimeFormat, DateTimePattern, get_datetime_format
 from babel.support import NullTranslations
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request, url_for
 from flask.globals import _cv_app  # Flask 3: the app context's ContextVar
 from flask_babel import (
     format_date,
@@ -21,6 +22,9 @@ from flask_babel import (
     get_translations,
     to_user_timezone,
 )
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 
 from wallet import labels
 from wallet.toss import codes
@@ -168,6 +172,46 @@ def _translations() -> NullTranslations:
     return state[2] if state is not None else get_translations()
 
 
+# The text of `_("…")` without variables, per catalogue: a page says "Status" or
+# "Amount" in every table (issue 16). Weak keys: a catalogue no app holds goes.
+_SAID: weakref.WeakKeyDictionary[NullTranslations, dict[tuple[str, bool], str]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@pass_eval_context
+def template_gettext(eval_ctx: EvalContext, string: str, /, **variables: Any) -> str:
+    """`_()` in templates: what Jinja's newstyle gettext does (the translation, marked
+    safe where the template autoescapes, always %-formatted), in one call instead of
+    Jinja's three, and a variable-free text remembered per catalogue."""
+    translations = _translations()
+    autoescape = bool(eval_ctx.autoescape)
+    if variables:
+        text = translations.ugettext(string)
+        # The catalogue is ours (trusted), as in Jinja's own gettext; variables escape.
+        return (Markup(text) if autoescape else text) % variables  # type: ignore[no-any-return]  # noqa: S704
+    said = _SAID.get(translations)
+    if said is None:
+        said = _SAID[translations] = {}
+    found = said.get((string, autoescape))
+    if found is None:
+        text = translations.ugettext(string)
+        shown = Markup(text) if autoescape else text  # noqa: S704 (our catalogue)
+        found = said[(string, autoescape)] = shown % {}
+    return found
+
+
+def fixed_url(endpoint: str, **values: Any) -> str:
+    """`url_for` for a URL that depends on nothing but its arguments (the header's
+    links, static files): built once per app and script root (issue 16)."""
+    key = (request.script_root, endpoint, tuple(sorted(values.items())))
+    cache = current_app.extensions.setdefault("wallet_fixed_urls", {})
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = url_for(endpoint, **values)
+    return found  # type: ignore[no-any-return]
+
+
 def local_date(value: datetime | None) -> str:
     """The day of a datetime in Korea's time zone, in the member's locale."""
     if value is None:
@@ -209,6 +253,9 @@ def init_app(app: Flask) -> None:
         pgettext=lambda c, s: _translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
     )
+    # `_()` itself: one call, not Jinja's alias → newstyle wrapper → callable chain.
+    app.jinja_env.globals["_"] = template_gettext
+    app.jinja_env.globals["fixed_url"] = fixed_url
 
     def has_endpoint(name: str) -> bool:
         return name in app.view_functions

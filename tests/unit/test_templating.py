@@ -100,3 +100,41 @@ def test_labels_and_money_match_flask_babel(app: Flask, lang: str) -> None:
         )
     assert money == ("12,300원" if lang == "ko" else "₩12,300")
     assert paid == ("결제 완료" if lang == "ko" else "Paid")  # the catalogue is read
+
+
+TEMPLATE_TEXTS = [
+    "{{ _('Payments') }}",
+    "{{ _('Status') }}|{{ _('Status') }}",
+    "{{ _('Signed in as %(email)s', email='<a>&b') }}",
+    "{{ _('No such %%(text)s') }}",
+    "{{ _('<b>not ours</b> & %(x)s', x='<i>') }}",
+]
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+@pytest.mark.parametrize("autoescape", [True, False])
+def test_template_gettext_matches_jinja(
+    app: Flask, lang: str, autoescape: bool
+) -> None:
+    """The one-call `_()` (issue 16) renders what Jinja's newstyle gettext does:
+    escaped variables, `%%` formatted, Markup only where the template autoescapes."""
+    import jinja2.ext
+
+    env = app.jinja_env
+    ours = env.globals["_"]
+    with app.test_request_context(headers={"Accept-Language": lang}):
+        for text in TEMPLATE_TEXTS:
+            source = (
+                text
+                if autoescape
+                else "{% autoescape false %}" + text + "{% endautoescape %}"
+            )
+            fast = env.from_string(source).render()
+            env.globals["_"] = jinja2.ext._gettext_alias
+            try:
+                jinja = env.from_string(source).render()
+            finally:
+                env.globals["_"] = ours
+            assert fast == jinja, text
+        korean = env.from_string("{{ _('Payments') }}").render()
+    assert (korean == "Payments") == (lang == "en")
