@@ -123,8 +123,7 @@ def _language() -> str:
     from wallet.templating import request_babel
 
     state = request_babel()
-    locale = state[0] if state is not None else get_locale()
-    return str(locale or "ko")
+    return state.language if state is not None else str(get_locale() or "ko")
 
 
 def say(text: LazyString) -> str:
@@ -137,7 +136,7 @@ def say(text: LazyString) -> str:
     state = request_babel()
     if state is None:
         return str(text)
-    return str(state[2].ugettext(text._args[0]))
+    return str(state.translations.ugettext(text._args[0]))
 
 
 def label(table: dict[str, LazyString], value: str | None) -> str:

@@ -7,7 +7,8 @@ import weakref
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, tzinfo
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
 from babel.dates import DateTimeFormat, DateTimePattern, get_datetime_format
@@ -32,7 +33,25 @@ from wallet.toss import codes
 _NAMED_FORMATS = ("full", "long", "medium", "short")
 
 
-def request_babel() -> tuple[Locale, tzinfo, NullTranslations] | None:
+class BabelState(NamedTuple):
+    """What a request's pages need from Flask-Babel, looked up once."""
+
+    locale: Locale
+    zone: tzinfo
+    translations: NullTranslations
+    language: str  # str(locale): "ko", "en"
+    local_zone: tzinfo  # `zone` as a zoneinfo (C): astimezone without pytz's Python
+
+
+@lru_cache(maxsize=8)
+def _as_zoneinfo(zone: tzinfo) -> tzinfo:
+    try:
+        return ZoneInfo(str(zone))
+    except (ValueError, ZoneInfoNotFoundError):  # not an IANA name: keep it
+        return zone
+
+
+def request_babel() -> BabelState | None:
     """This request's locale, time zone and catalogue, looked up once (issue 16).
 
     Flask-Babel looks all three up again on every `_()` and every date. The cache is
@@ -47,12 +66,13 @@ def request_babel() -> tuple[Locale, tzinfo, NullTranslations] | None:
     ctx = found.get("_flask_babel")
     locale = getattr(ctx, "babel_locale", None)
     cached = found.get("_wallet_babel")
-    if cached is not None and locale is not None and cached[0] is locale:
+    if cached is not None and locale is not None and cached.locale is locale:
         return cached  # type: ignore[no-any-return]
     translations = get_translations()
-    state = (get_locale(), get_timezone(), translations)
-    if state[0] is None:
+    locale, zone = get_locale(), get_timezone()
+    if locale is None:
         return None
+    state = BabelState(locale, zone, translations, str(locale), _as_zoneinfo(zone))
     g._wallet_babel = state
     return state
 
@@ -149,16 +169,17 @@ def _local_dt(value: datetime, fmt: str) -> str:
     state = request_babel()
     if state is None or fmt not in _NAMED_FORMATS:
         return str(format_datetime(value, fmt))
-    locale, zone, _translations = state
+    locale = state.locale
     joined, time_parts, date_parts, time_pattern, date_pattern = _named_patterns(
         locale, fmt
     )
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    local = value.astimezone(zone)
-    if hasattr(zone, "normalize"):  # pytz
-        local = zone.normalize(local)
-    if time_parts is None:  # a zone name needs the date as reference
+    local = value.astimezone(state.local_zone)  # the same wall time as pytz's
+    if time_parts is None:  # a zone name needs the date, and pytz's zone, as reference
+        local = value.astimezone(state.zone)
+        if hasattr(state.zone, "normalize"):  # pytz
+            local = state.zone.normalize(local)
         time_text = str(time_pattern.apply(local.timetz(), locale, local.date()))
     else:
         time_text = _apply(time_parts, time_pattern, local, locale)
@@ -169,7 +190,7 @@ def _local_dt(value: datetime, fmt: str) -> str:
 
 def _translations() -> NullTranslations:
     state = request_babel()
-    return state[2] if state is not None else get_translations()
+    return state.translations if state is not None else get_translations()
 
 
 # The text of `_("…")` without variables, per catalogue: a page says "Status" or

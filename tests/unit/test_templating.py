@@ -18,6 +18,11 @@ INSTANTS = [
     datetime(2026, 3, 8, 15, 0, 0, tzinfo=UTC),  # next day in Seoul
     datetime(1999, 12, 31, 23, 30, tzinfo=timezone(timedelta(hours=-5))),
     datetime(2026, 7, 4, 12, 0),  # naive: read as UTC, as Babel does
+    # Korea's summer time of 1987 and 1988, and +08:30 in 1960: zoneinfo (what
+    # local_dt converts with) and pytz (Flask-Babel) agree on the wall time.
+    datetime(1987, 7, 1, 3, 0, tzinfo=UTC),
+    datetime(1988, 10, 8, 16, 30, tzinfo=UTC),
+    datetime(1960, 1, 1, 12, 0, tzinfo=UTC),
 ] + [
     datetime(2026, 5, 1, tzinfo=UTC) + timedelta(hours=h, minutes=7) for h in range(24)
 ]

@@ -243,7 +243,8 @@ def page(
     """Orders newest first by keyset (created_at, id), each with its payment, shop
     and member.
 
-    One statement: the payment, merchant and member are joined (each 1:1 or many:1),
+    One statement: the payment, merchant and member are joined (each 1:1 or many:1;
+    not the member or merchant the list is filtered on),
     and the payment's cancels are not loaded (no list shows them; `Payment.cancels`
     would otherwise be selectin-loaded for every row). A caller that reads them gets
     them lazily.
@@ -285,14 +286,18 @@ def page(
         query = query.where(
             Order.created_at <= at, or_(Order.created_at < at, Order.id < pk)
         )
+    # The member or merchant the list is filtered on is one row the caller has already
+    # loaded (the identity map answers `order.member`): joined, it would be hydrated
+    # again for every order (issue 16).
+    loads = [joinedload(Order.payment).lazyload(Payment.cancels)]
+    if merchant_id is None:
+        loads.append(joinedload(Order.merchant))
+    if member_id is None:
+        loads.append(joinedload(Order.member))
     rows = db.session.scalars(
         query.order_by(Order.created_at.desc(), Order.id.desc())
         .limit(limit + 1)
-        .options(
-            joinedload(Order.payment).lazyload(Payment.cancels),
-            joinedload(Order.merchant),
-            joinedload(Order.member),
-        )
+        .options(*loads)
     ).all()
     more = len(rows) > limit
     rows = rows[:limit]
