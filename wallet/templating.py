@@ -169,17 +169,26 @@ def _local_dt(value: datetime, fmt: str) -> str:
     state = request_babel()
     if state is None or fmt not in _NAMED_FORMATS:
         return str(format_datetime(value, fmt))
-    locale = state.locale
+    return _shown_at(value, fmt, state.locale, state.zone, state.local_zone)
+
+
+# The same rows are shown again and again (a list page, its next view): their times'
+# text is remembered per instant, format, locale and zone (issue 16). Entries are
+# tiny; the bound keeps a long-running worker's memory flat.
+@lru_cache(maxsize=8192)
+def _shown_at(
+    value: datetime, fmt: str, locale: Locale, zone: tzinfo, local_zone: tzinfo
+) -> str:
     joined, time_parts, date_parts, time_pattern, date_pattern = _named_patterns(
         locale, fmt
     )
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    local = value.astimezone(state.local_zone)  # the same wall time as pytz's
+    local = value.astimezone(local_zone)  # the same wall time as pytz's
     if time_parts is None:  # a zone name needs the date, and pytz's zone, as reference
-        local = value.astimezone(state.zone)
-        if hasattr(state.zone, "normalize"):  # pytz
-            local = state.zone.normalize(local)
+        local = value.astimezone(zone)
+        if hasattr(zone, "normalize"):  # pytz
+            local = zone.normalize(local)
         time_text = str(time_pattern.apply(local.timetz(), locale, local.date()))
     else:
         time_text = _apply(time_parts, time_pattern, local, locale)
