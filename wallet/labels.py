@@ -7,6 +7,7 @@ pages and mails show these labels. An unknown value is shown as it is (as a code
 
 from __future__ import annotations
 
+import flask_babel
 from flask_babel import LazyString, get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -18,7 +19,7 @@ def krw(amount: int | None) -> str:
         return "—"
     sign = "-" if amount < 0 else ""
     digits = f"{abs(int(amount)):,}"
-    if str(get_locale() or "ko").startswith("ko"):
+    if _language().startswith("ko"):
         return f"{sign}{digits}원"
     return f"{sign}₩{digits}"
 
@@ -116,9 +117,31 @@ AUDIT_ACTION: dict[str, LazyString] = {
 }
 
 
+def _language() -> str:
+    """This request's language, from the state `wallet.templating` keeps per request
+    (Flask-Babel's `get_locale()` looks it up again on every call: issue 16)."""
+    from wallet.templating import request_babel
+
+    state = request_babel()
+    return state.language if state is not None else str(get_locale() or "ko")
+
+
+def say(text: LazyString) -> str:
+    """`str(text)` for a `lazy_gettext` label, with this request's catalogue looked
+    up once (`wallet.templating.request_babel`) instead of on every label."""
+    if text._func is not flask_babel.gettext or text._kwargs or len(text._args) != 1:
+        return str(text)
+    from wallet.templating import request_babel
+
+    state = request_babel()
+    if state is None:
+        return str(text)
+    return str(state.translations.ugettext(text._args[0]))
+
+
 def label(table: dict[str, LazyString], value: str | None) -> str:
     """The translated label of `value`, or the value itself when it has none."""
     if value is None:
         return "—"
     found = table.get(value)
-    return str(found) if found is not None else value
+    return say(found) if found is not None else value

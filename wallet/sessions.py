@@ -57,10 +57,11 @@ class DatabaseSessionInterface(_HashedStoreIds, ServerSideSessionInterface):
     )
 
     def _retrieve_session_data(self, store_id: str) -> dict[str, Any] | None:
-        # Every request reads this: one Core statement built once (issue 16), on a
-        # pooled connection of its own (no ORM session to set up and close).
-        with db.engine.connect() as conn:
-            row = conn.execute(_READ_SESSION, {"sid": store_id}).first()
+        # Every request reads this: one Core statement built once (issue 16), on the
+        # connection the request's own database session will use anyway (one pool
+        # checkout per request, and on PostgreSQL no BEGIN and ROLLBACK of a second
+        # connection). Only a read: writes keep their own session (_upsert_session).
+        row = db.session.connection().execute(_READ_SESSION, {"sid": store_id}).first()
         if row is None or row.expiry <= utcnow():
             return None
         return self.serializer.decode(row.data)  # type: ignore[union-attr]

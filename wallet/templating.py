@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, tzinfo
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
 from babel.dates import DateTimeFormat, DateTimePattern, get_datetime_format
 from babel.support import NullTranslations
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request, url_for
 from flask.globals import _cv_app  # Flask 3: the app context's ContextVar
 from flask_babel import (
     format_date,
@@ -21,6 +23,9 @@ from flask_babel import (
     get_translations,
     to_user_timezone,
 )
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 
 from wallet import labels
 from wallet.toss import codes
@@ -28,7 +33,25 @@ from wallet.toss import codes
 _NAMED_FORMATS = ("full", "long", "medium", "short")
 
 
-def _babel() -> tuple[Locale, tzinfo, NullTranslations] | None:
+class BabelState(NamedTuple):
+    """What a request's pages need from Flask-Babel, looked up once."""
+
+    locale: Locale
+    zone: tzinfo
+    translations: NullTranslations
+    language: str  # str(locale): "ko", "en"
+    local_zone: tzinfo  # `zone` as a zoneinfo (C): astimezone without pytz's Python
+
+
+@lru_cache(maxsize=8)
+def _as_zoneinfo(zone: tzinfo) -> tzinfo:
+    try:
+        return ZoneInfo(str(zone))
+    except (ValueError, ZoneInfoNotFoundError):  # not an IANA name: keep it
+        return zone
+
+
+def request_babel() -> BabelState | None:
     """This request's locale, time zone and catalogue, looked up once (issue 16).
 
     Flask-Babel looks all three up again on every `_()` and every date. The cache is
@@ -43,12 +66,13 @@ def _babel() -> tuple[Locale, tzinfo, NullTranslations] | None:
     ctx = found.get("_flask_babel")
     locale = getattr(ctx, "babel_locale", None)
     cached = found.get("_wallet_babel")
-    if cached is not None and locale is not None and cached[0] is locale:
+    if cached is not None and locale is not None and cached.locale is locale:
         return cached  # type: ignore[no-any-return]
     translations = get_translations()
-    state = (get_locale(), get_timezone(), translations)
-    if state[0] is None:
+    locale, zone = get_locale(), get_timezone()
+    if locale is None:
         return None
+    state = BabelState(locale, zone, translations, str(locale), _as_zoneinfo(zone))
     g._wallet_babel = state
     return state
 
@@ -142,19 +166,29 @@ def local_dt(value: datetime | None, fmt: str = "medium", zone: bool = True) -> 
 
 
 def _local_dt(value: datetime, fmt: str) -> str:
-    state = _babel()
+    state = request_babel()
     if state is None or fmt not in _NAMED_FORMATS:
         return str(format_datetime(value, fmt))
-    locale, zone, _translations = state
+    return _shown_at(value, fmt, state.locale, state.zone, state.local_zone)
+
+
+# The same rows are shown again and again (a list page, its next view): their times'
+# text is remembered per instant, format, locale and zone (issue 16). Entries are
+# tiny; the bound keeps a long-running worker's memory flat.
+@lru_cache(maxsize=8192)
+def _shown_at(
+    value: datetime, fmt: str, locale: Locale, zone: tzinfo, local_zone: tzinfo
+) -> str:
     joined, time_parts, date_parts, time_pattern, date_pattern = _named_patterns(
         locale, fmt
     )
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    local = value.astimezone(zone)
-    if hasattr(zone, "normalize"):  # pytz
-        local = zone.normalize(local)
-    if time_parts is None:  # a zone name needs the date as reference
+    local = value.astimezone(local_zone)  # the same wall time as pytz's
+    if time_parts is None:  # a zone name needs the date, and pytz's zone, as reference
+        local = value.astimezone(zone)
+        if hasattr(zone, "normalize"):  # pytz
+            local = zone.normalize(local)
         time_text = str(time_pattern.apply(local.timetz(), locale, local.date()))
     else:
         time_text = _apply(time_parts, time_pattern, local, locale)
@@ -164,8 +198,48 @@ def _local_dt(value: datetime, fmt: str) -> str:
 
 
 def _translations() -> NullTranslations:
-    state = _babel()
-    return state[2] if state is not None else get_translations()
+    state = request_babel()
+    return state.translations if state is not None else get_translations()
+
+
+# The text of `_("…")` without variables, per catalogue: a page says "Status" or
+# "Amount" in every table (issue 16). Weak keys: a catalogue no app holds goes.
+_SAID: weakref.WeakKeyDictionary[NullTranslations, dict[tuple[str, bool], str]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@pass_eval_context
+def template_gettext(eval_ctx: EvalContext, string: str, /, **variables: Any) -> str:
+    """`_()` in templates: what Jinja's newstyle gettext does (the translation, marked
+    safe where the template autoescapes, always %-formatted), in one call instead of
+    Jinja's three, and a variable-free text remembered per catalogue."""
+    translations = _translations()
+    autoescape = bool(eval_ctx.autoescape)
+    if variables:
+        text = translations.ugettext(string)
+        # The catalogue is ours (trusted), as in Jinja's own gettext; variables escape.
+        return (Markup(text) if autoescape else text) % variables  # type: ignore[no-any-return]  # noqa: S704
+    said = _SAID.get(translations)
+    if said is None:
+        said = _SAID[translations] = {}
+    found = said.get((string, autoescape))
+    if found is None:
+        text = translations.ugettext(string)
+        shown = Markup(text) if autoescape else text  # noqa: S704 (our catalogue)
+        found = said[(string, autoescape)] = shown % {}
+    return found
+
+
+def fixed_url(endpoint: str, **values: Any) -> str:
+    """`url_for` for a URL that depends on nothing but its arguments (the header's
+    links, static files): built once per app and script root (issue 16)."""
+    key = (request.script_root, endpoint, tuple(sorted(values.items())))
+    cache = current_app.extensions.setdefault("wallet_fixed_urls", {})
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = url_for(endpoint, **values)
+    return found  # type: ignore[no-any-return]
 
 
 def local_date(value: datetime | None) -> str:
@@ -201,7 +275,7 @@ def init_app(app: Flask) -> None:
         lambda v: labels.label(labels.CANCEL_REASON, v), "cancel_reason"
     )
     # Flask-Babel's template callables look the catalogue up on every `_()`; these
-    # take it from `_babel()` (same strings, same autoescaping: Jinja wraps them).
+    # take it from `request_babel()` (same strings, same autoescaping: Jinja wraps them).
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=lambda s: _translations().ugettext(s),
         ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
@@ -209,6 +283,9 @@ def init_app(app: Flask) -> None:
         pgettext=lambda c, s: _translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
     )
+    # `_()` itself: one call, not Jinja's alias → newstyle wrapper → callable chain.
+    app.jinja_env.globals["_"] = template_gettext
+    app.jinja_env.globals["fixed_url"] = fixed_url
 
     def has_endpoint(name: str) -> bool:
         return name in app.view_functions

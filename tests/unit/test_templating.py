@@ -9,6 +9,7 @@ import flask_babel
 import pytest
 from flask import Flask, render_template_string
 
+from wallet import labels
 from wallet.templating import local_dt
 
 INSTANTS = [
@@ -17,6 +18,11 @@ INSTANTS = [
     datetime(2026, 3, 8, 15, 0, 0, tzinfo=UTC),  # next day in Seoul
     datetime(1999, 12, 31, 23, 30, tzinfo=timezone(timedelta(hours=-5))),
     datetime(2026, 7, 4, 12, 0),  # naive: read as UTC, as Babel does
+    # Korea's summer time of 1987 and 1988, and +08:30 in 1960: zoneinfo (what
+    # local_dt converts with) and pytz (Flask-Babel) agree on the wall time.
+    datetime(1987, 7, 1, 3, 0, tzinfo=UTC),
+    datetime(1988, 10, 8, 16, 30, tzinfo=UTC),
+    datetime(1960, 1, 1, 12, 0, tzinfo=UTC),
 ] + [
     datetime(2026, 5, 1, tzinfo=UTC) + timedelta(hours=h, minutes=7) for h in range(24)
 ]
@@ -65,3 +71,75 @@ def test_translated_text_is_still_escaped(app: Flask) -> None:
             who="<b>x</b>",
         )
     assert out == "Signed in as &lt;b&gt;x&lt;/b&gt;"
+
+
+LABEL_TABLES = [
+    labels.ORDER_STATUS,
+    labels.PAYMENT_METHOD,
+    labels.CARD_TYPE,
+    labels.CANCEL_REASON,
+    labels.AUDIT_ACTION,
+]
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_labels_and_money_match_flask_babel(app: Flask, lang: str) -> None:
+    """`labels.label` and `krw` read the request's cached catalogue and locale (issue
+    16): the same text as `str()` of the lazy label, also under `force_locale`."""
+    other = "en" if lang == "ko" else "ko"
+    with app.test_request_context(headers={"Accept-Language": lang}):
+        for table in LABEL_TABLES:
+            for value, lazy in table.items():
+                assert labels.label(table, value) == str(lazy)
+        assert labels.label(labels.ORDER_STATUS, "NEW_STATUS") == "NEW_STATUS"
+        assert labels.label(labels.ORDER_STATUS, None) == "—"
+        money = labels.krw(12300)
+        paid = labels.label(labels.ORDER_STATUS, "DONE")
+        with flask_babel.force_locale(other):
+            assert labels.label(labels.ORDER_STATUS, "DONE") == str(
+                labels.ORDER_STATUS["DONE"]
+            )
+            assert labels.krw(12300) != money
+        assert labels.label(labels.ORDER_STATUS, "DONE") == str(
+            labels.ORDER_STATUS["DONE"]
+        )
+    assert money == ("12,300원" if lang == "ko" else "₩12,300")
+    assert paid == ("결제 완료" if lang == "ko" else "Paid")  # the catalogue is read
+
+
+TEMPLATE_TEXTS = [
+    "{{ _('Payments') }}",
+    "{{ _('Status') }}|{{ _('Status') }}",
+    "{{ _('Signed in as %(email)s', email='<a>&b') }}",
+    "{{ _('No such %%(text)s') }}",
+    "{{ _('<b>not ours</b> & %(x)s', x='<i>') }}",
+]
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+@pytest.mark.parametrize("autoescape", [True, False])
+def test_template_gettext_matches_jinja(
+    app: Flask, lang: str, autoescape: bool
+) -> None:
+    """The one-call `_()` (issue 16) renders what Jinja's newstyle gettext does:
+    escaped variables, `%%` formatted, Markup only where the template autoescapes."""
+    import jinja2.ext
+
+    env = app.jinja_env
+    ours = env.globals["_"]
+    with app.test_request_context(headers={"Accept-Language": lang}):
+        for text in TEMPLATE_TEXTS:
+            source = (
+                text
+                if autoescape
+                else "{% autoescape false %}" + text + "{% endautoescape %}"
+            )
+            fast = env.from_string(source).render()
+            env.globals["_"] = jinja2.ext._gettext_alias
+            try:
+                jinja = env.from_string(source).render()
+            finally:
+                env.globals["_"] = ours
+            assert fast == jinja, text
+        korean = env.from_string("{{ _('Payments') }}").render()
+    assert (korean == "Payments") == (lang == "en")

@@ -131,6 +131,9 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
         Index("ix_orders_created_at_id", "created_at", "id"),
         Index("ix_orders_status_created", "status", "created_at", "id"),
         Index("ix_orders_merchant_created", "merchant_id", "created_at", "id"),
+        # "Has this member ordered from this shop?" in one probe: the history's shop
+        # filter (revision 0010, issue 16).
+        Index("ix_orders_member_merchant", "member_id", "merchant_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

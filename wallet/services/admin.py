@@ -181,6 +181,24 @@ def _member_or_404(member_id: int) -> Member:
 _MANY_ORDERS = 2000
 
 
+# Members known to have at least _MANY_ORDERS orders. Orders are never deleted, so
+# once true it stays true: the bounded count runs until it first says so, not on
+# every view of a big member's page (issue 16). Per process; a set of ints. Only the
+# plan depends on it, never the rows (both plans find the same refunds).
+_KNOWN_MANY: set[int] = set()
+
+
+def _has_many_orders(member_id: int) -> bool:
+    if member_id in _KNOWN_MANY:
+        return True
+    few = select(Order.id).where(Order.member_id == member_id).limit(_MANY_ORDERS)
+    many = db.session.scalar(select(func.count()).select_from(few.subquery()))
+    if many is not None and many >= _MANY_ORDERS:
+        _KNOWN_MANY.add(member_id)
+        return True
+    return False
+
+
 def recent_refunds(member_id: int, limit: int = 20) -> list[tuple[PaymentCancel, str]]:
     """The member's newest refunds with their orderIds, at a cost that stays flat.
 
@@ -192,11 +210,8 @@ def recent_refunds(member_id: int, limit: int = 20) -> list[tuple[PaymentCancel,
     keep the order-driven plan, which is bounded by their orders.
     """
     member_col: Any = Order.member_id
-    if db.session.get_bind().dialect.name == "sqlite":
-        few = select(Order.id).where(Order.member_id == member_id).limit(_MANY_ORDERS)
-        many = db.session.scalar(select(func.count()).select_from(few.subquery()))
-        if many and many >= _MANY_ORDERS:
-            member_col = Order.member_id + 0
+    if db.session.get_bind().dialect.name == "sqlite" and _has_many_orders(member_id):
+        member_col = Order.member_id + 0
     rows = db.session.execute(
         select(PaymentCancel, Order.order_id)
         .join(Payment, PaymentCancel.payment_id == Payment.id)

@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from wallet.extensions import db
 from wallet.models._types import utcnow
@@ -21,29 +20,29 @@ log = logging.getLogger(__name__)
 _ATTEMPTS = 8
 
 
+_TAIL = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+_APPEND = insert(AuditEvent)
+_PG_LOCK = text("SELECT pg_advisory_xact_lock(7300451)")
+
+
 def record(actor: str, action: str, subject: str = "", **details: Any) -> AuditEvent:
     """Append one event in its own short transaction, after the caller's commit.
 
-    The entry is written through a separate session so that a refused request (which
+    The entry is written on a connection of its own so that a refused request (which
     rolls back its own work) still leaves its audit trail, and so the caller's business
     transaction never fails because of the log. `seq` is unique: two writers racing for
-    the same position make one retry, so the chain cannot fork.
+    the same position make one retry, so the chain cannot fork. One transaction of
+    Core statements built once (no ORM session per entry: the admin member page
+    appends one on every view, issue 16). The returned entry is not in any session.
     """
     payload = json.dumps(details, sort_keys=True, default=str, ensure_ascii=False)
     for _ in range(_ATTEMPTS):
-        with Session(db.engine, expire_on_commit=False) as session:
-            try:
-                if (
-                    session.bind is not None
-                    and session.bind.dialect.name == "postgresql"
-                ):
+        try:
+            with db.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
                     # Serialise appenders on PostgreSQL instead of retrying on conflicts.
-                    session.execute(text("SELECT pg_advisory_xact_lock(7300451)"))
-                last = session.execute(
-                    select(AuditEvent.seq, AuditEvent.hash)
-                    .order_by(AuditEvent.seq.desc())
-                    .limit(1)
-                ).first()
+                    conn.execute(_PG_LOCK)
+                last = conn.execute(_TAIL).first()
                 event = AuditEvent(
                     seq=(last.seq + 1) if last else 1,
                     created_at=utcnow(),
@@ -54,11 +53,23 @@ def record(actor: str, action: str, subject: str = "", **details: Any) -> AuditE
                     prev_hash=last.hash if last else GENESIS_HASH,
                 )
                 event.hash = event.compute_hash()
-                session.add(event)
-                session.commit()
+                inserted = conn.execute(
+                    _APPEND,
+                    {
+                        "seq": event.seq,
+                        "created_at": event.created_at,
+                        "actor": event.actor,
+                        "action": event.action,
+                        "subject": event.subject,
+                        "details": event.details,
+                        "prev_hash": event.prev_hash,
+                        "hash": event.hash,
+                    },
+                )
+                event.id = inserted.inserted_primary_key[0]
                 return event
-            except IntegrityError:
-                session.rollback()  # somebody took this seq; read the new tail and retry
+        except IntegrityError:
+            continue  # somebody took this seq; read the new tail and retry
     raise RuntimeError("could not append to the audit log")  # pragma: no cover
 
 

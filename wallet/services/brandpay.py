@@ -277,7 +277,12 @@ class MethodsOverview:
 
 def methods_overview(member: Member) -> MethodsOverview:
     """The member's cards and accounts, live from Toss (Bearer), or why not."""
-    link = link_of(member)
+    return methods_overview_of(member, link_of(member))
+
+
+def methods_overview_of(member: Member, link: BrandPayLink | None) -> MethodsOverview:
+    """`methods_overview` for a caller that has just read the member's link row (the
+    methods page: one read of it fewer per view, issue 16)."""
     if link is None or link.status != LINKED:
         return MethodsOverview(
             link.status if link else None,

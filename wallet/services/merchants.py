@@ -697,7 +697,12 @@ def create_order(
     order = orders.create_order(
         amount, order_name, merchant_id=merchant.id, commit=False
     )
-    db.session.add(MerchantOrder(order_pk=order.id, return_url=return_url))
+    extra = MerchantOrder(order_pk=order.id, return_url=return_url)
+    db.session.add(extra)
+    # The identity map holds rows weakly: kept (the newest only) for this database
+    # session, the row answers `return_url_of` for the API's answer without reading
+    # it back (issue 16).
+    db.session.info["wallet_new_merchant_order"] = extra
     if commit:
         db.session.commit()
     else:

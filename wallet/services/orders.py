@@ -243,7 +243,8 @@ def page(
     """Orders newest first by keyset (created_at, id), each with its payment, shop
     and member.
 
-    One statement: the payment, merchant and member are joined (each 1:1 or many:1),
+    One statement: the payment, merchant and member are joined (each 1:1 or many:1;
+    not the member or merchant the list is filtered on),
     and the payment's cancels are not loaded (no list shows them; `Payment.cancels`
     would otherwise be selectin-loaded for every row). A caller that reads them gets
     them lazily.
@@ -285,14 +286,18 @@ def page(
         query = query.where(
             Order.created_at <= at, or_(Order.created_at < at, Order.id < pk)
         )
+    # The member or merchant the list is filtered on is one row the caller has already
+    # loaded (the identity map answers `order.member`): joined, it would be hydrated
+    # again for every order (issue 16).
+    loads = [joinedload(Order.payment).lazyload(Payment.cancels)]
+    if merchant_id is None:
+        loads.append(joinedload(Order.merchant))
+    if member_id is None:
+        loads.append(joinedload(Order.member))
     rows = db.session.scalars(
         query.order_by(Order.created_at.desc(), Order.id.desc())
         .limit(limit + 1)
-        .options(
-            joinedload(Order.payment).lazyload(Payment.cancels),
-            joinedload(Order.merchant),
-            joinedload(Order.member),
-        )
+        .options(*loads)
     ).all()
     more = len(rows) > limit
     rows = rows[:limit]
@@ -300,18 +305,28 @@ def page(
 
 
 def merchants_of_member(member_id: int) -> list[tuple[int, str]]:
-    """The shops this member has orders with, by name: the history's merchant filter."""
+    """The shops this member has orders with, by name: the history's merchant filter.
+
+    One index probe per shop (`ix_orders_member_merchant`), not a pass over all of
+    the member's orders: shops are few, a member's orders many (issue 16).
+    """
+    rows = db.session.execute(_SHOPS_OF_MEMBER, {"member_id": member_id}).all()
+    return [(row.id, row.name) for row in rows]
+
+
+def _shops_of_member() -> Any:
     from wallet.models.merchant import Merchant
 
-    rows = db.session.execute(
-        select(Merchant.id, Merchant.name)
+    ordered_there = (
+        select(Order.id)
         .where(
-            Merchant.id.in_(
-                select(Order.merchant_id).where(
-                    Order.member_id == member_id, Order.merchant_id.is_not(None)
-                )
-            )
+            Order.member_id == bindparam("member_id"), Order.merchant_id == Merchant.id
         )
-        .order_by(Merchant.name)
-    ).all()
-    return [(row.id, row.name) for row in rows]
+        .exists()
+    )
+    return (
+        select(Merchant.id, Merchant.name).where(ordered_there).order_by(Merchant.name)
+    )
+
+
+_SHOPS_OF_MEMBER = _shops_of_member()  # built once (issue 16)

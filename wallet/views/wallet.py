@@ -182,7 +182,7 @@ def methods() -> ResponseReturnValue:
         return render_template(
             "wallet/methods.html", overview=None, link=link, form=form
         )
-    overview = brandpay.methods_overview(current_user)
+    overview = brandpay.methods_overview_of(current_user, link)
     page = render_template(
         "wallet/methods.html", overview=overview, link=link, form=form
     )
