@@ -54,6 +54,10 @@ PAY_BRANDPAY = "BRANDPAY"
 PAY_CARD = "CARD"
 PAY_FOREIGN_CARD = "FOREIGN_CARD"
 PAY_WAYS = (PAY_BRANDPAY, PAY_CARD, PAY_FOREIGN_CARD)
+# A merchant's charge under a member's mandate, through the autopay API (contract §4,
+# services/mandates.py): no window, so never a successUrl's `way`.
+PAY_AUTOPAY = "AUTOPAY"
+ORDER_PAY_WAYS = (*PAY_WAYS, PAY_AUTOPAY)
 CARD_WAYS = (PAY_CARD, PAY_FOREIGN_CARD)  # confirmed with POST /v1/payments/confirm
 # Allowed moves. Money states only go forward; unsettled states may go back to
 # PENDING when Toss's truth says nothing was charged, so the order stays payable.
@@ -94,7 +98,7 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
         # a merchant's lists too, over every order or one merchant's (revision 0005).
         CheckConstraint(
             "pay_way IS NULL OR pay_way IN ("
-            + ", ".join(f"'{w}'" for w in PAY_WAYS)
+            + ", ".join(f"'{w}'" for w in ORDER_PAY_WAYS)
             + ")",
             name="pay_way",
         ),
@@ -124,8 +128,12 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
     confirm_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     confirm_payment_key: Mapped[str | None] = mapped_column(String(200))
     failure_code: Mapped[str | None] = mapped_column(String(64))
-    # PAY_WAYS; set when a confirm claims the order (None: never claimed).
+    # ORDER_PAY_WAYS; set when a confirm claims the order (None: never claimed).
     pay_way: Mapped[str | None] = mapped_column(String(16))
+    # The mandate a merchant charged under (pay_way AUTOPAY; revision 0010).
+    mandate_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mandates.id"), index=True
+    )
 
     member: Mapped[Member | None] = relationship()
     # Read-only: merchant_id's FK lives in revision 0004, not on this column.
@@ -165,6 +173,11 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
     def confirm_idempotency_key(self) -> str:
         """contract §4: one key per confirm attempt, so retries of it replay safely."""
         return f"confirm-{self.order_id}-{self.confirm_attempts}"
+
+    def autopay_idempotency_key(self) -> str:
+        """contract §4: the autopay POST's key, derived from the order: a retry or a
+        reconcile of the same charge can never charge twice."""
+        return f"autopay-{self.order_id}"
 
     def can_move_to(self, status: str) -> bool:
         """Whether TRANSITIONS allow this move."""
