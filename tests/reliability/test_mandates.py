@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import suppress
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,8 +21,7 @@ import requests
 from flask import Flask
 from sqlalchemy import func, select
 
-from bench.servers import GUNICORN, Gunicorn, portal_env
-from tests.conftest import VAULT_SPEC
+from bench.servers import GUNICORN, Gunicorn
 from tests.integration.mandates.conftest import (  # noqa: F401 - fixtures
     Shop,
     autopay_calls,
@@ -36,7 +34,7 @@ from tests.integration.mandates.conftest import (  # noqa: F401 - fixtures
     shop,
     shop_factory,
 )
-from tests.reliability.conftest import mismatches, reconcile
+from tests.reliability.conftest import mismatches, order_statuses, reconcile
 from wallet.extensions import db
 from wallet.models.order import Order
 from wallet.models.payment import Payment
@@ -110,50 +108,17 @@ CHARGES = 4
 NEVER_APPLIED = 2  # the first two held charges hang: Toss never makes them
 
 
-@pytest.fixture
-def portal_process(
-    database_url: str, sandbox: Any, tmp_path: Path
-) -> Iterator[Callable[[], Gunicorn]]:
-    """Start portal processes on this test's database; all are killed at the end."""
-    env = portal_env(
-        database_url,
-        sandbox.base_url,
-        VAULT_SPEC,
-        str(tmp_path / "instance"),
-        TOSS_TIMEOUT="[2.0, 10.0]",
-    )
-    started: list[Gunicorn] = []
-
-    def _start() -> Gunicorn:
-        portal = Gunicorn("wallet:create_app()", env, workers=1, threads=8)
-        started.append(portal)
-        return portal
-
-    yield _start
-    for portal in started:
-        portal.kill()
-
-
-def _statuses(app: Flask, order_ids: list[str]) -> list[str]:
-    with app.app_context():
-        rows = db.session.scalars(
-            select(Order.status).where(Order.order_id.in_(order_ids))
-        ).all()
-        db.session.remove()
-        return list(rows)
-
-
 @pytestmark_crash
 def test_crash_portal_killed_mid_charge_reconcile_leaves_what_toss_made(
     app: Flask,
     sandbox: Any,
     shop: Shop,  # noqa: F811
     make_mandate: Callable[..., str],  # noqa: F811
-    portal_process: Callable[[], Gunicorn],
+    start_portal: Callable[[], Gunicorn],
 ) -> None:
     mandate_id = make_mandate(max_charges=CHARGES + 1)
     order_ids = [new_order_id() for _ in range(CHARGES)]
-    portal = portal_process()
+    portal = start_portal()
     # Held at Toss: the first two hang up with no effect, the rest are made late.
     sandbox.set_fault("/v1/brandpay/payments", hang=2.0, times=NEVER_APPLIED)
     sandbox.set_fault("/v1/brandpay/payments", latency=2.0)
@@ -166,8 +131,8 @@ def test_crash_portal_killed_mid_charge_reconcile_leaves_what_toss_made(
     for thread in threads:
         thread.start()
     deadline = time.monotonic() + 15
-    while _statuses(app, order_ids).count("CONFIRMING") < CHARGES:
-        assert time.monotonic() < deadline, _statuses(app, order_ids)
+    while order_statuses(app, order_ids).count("CONFIRMING") < CHARGES:
+        assert time.monotonic() < deadline, order_statuses(app, order_ids)
         time.sleep(0.05)
     time.sleep(0.3)  # the autopay requests are out, waiting at the sandbox
     portal.kill()
@@ -176,14 +141,14 @@ def test_crash_portal_killed_mid_charge_reconcile_leaves_what_toss_made(
     time.sleep(2.2)  # the held charges finish (or hang up) at the sandbox
     sandbox.clear_faults()
 
-    assert _statuses(app, order_ids) == ["CONFIRMING"] * CHARGES
+    assert order_statuses(app, order_ids) == ["CONFIRMING"] * CHARGES
     made = [o for o in order_ids if sandbox.payment_by_order(o) is not None]
     assert len(made) == CHARGES - NEVER_APPLIED
 
     out = reconcile(app)
     assert f"orders checked: {CHARGES}" in out, out
     assert mismatches(app, sandbox, order_ids) == []
-    assert sorted(_statuses(app, order_ids)) == sorted(
+    assert sorted(order_statuses(app, order_ids)) == sorted(
         ["DONE"] * len(made) + ["FAILED"] * NEVER_APPLIED
     )
     with app.app_context():
