@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -346,6 +347,20 @@ def approve(member: Member, public_id: str, method_key: str | None) -> Mandate:
 
 
 REVOKERS = ("member", "merchant", "admin")
+
+
+def approve_link(member: Member, link: Any, method_key: str | None) -> Mandate:
+    """The member approves what a signed `mandate` link asked (wallet_links.verify_link
+    checked it): the link's pending mandate, made once per link, then `approve`."""
+    mandate = request_mandate(
+        link.merchant,
+        member,
+        link.terms,
+        link_jti=link.jti,
+        return_url=link.return_url,
+        reference=link.reference,
+    )
+    return approve(member, mandate.public_id, method_key)
 
 
 def revoke(mandate: Mandate, actor: str, by: str, reason: str | None = None) -> Mandate:

@@ -373,6 +373,43 @@ def create_manage_link() -> tuple[dict[str, Any], int]:
     return _link_json(token), 201
 
 
+@bp.post("/mandate-links")
+@_post(
+    schemas.NewMandateLink,
+    {201: (schemas.WalletLink, "The link: send the member to its url.")},
+    400,
+    401,
+    409,
+    422,
+    429,
+)
+def create_mandate_link() -> tuple[dict[str, Any], int]:
+    """A signed wallet link asking a member for a mandate (action `mandate`).
+
+    The member reviews it, picks a method and agrees to BrandPay's billing terms;
+    they come back to return_url with a signed `wallet_result` naming the mandate.
+    """
+    data = request.context.json
+    return_url = merchants.checked_return_url(g.merchant, data.return_url)
+    asked: dict[str, Any] = {
+        "description": data.description,
+        "max_amount": data.max_amount,
+        "max_charges": data.max_charges,
+        "period": data.period,
+        "valid_days": data.valid_days,
+    }
+    if data.reference is not None:
+        asked["reference"] = data.reference
+    token = wallet_links.sign_link(
+        g.merchant,
+        "mandate",
+        return_url or "",
+        ttl=_ttl(data.expires_in),
+        mandate=asked,
+    )
+    return _link_json(token), 201
+
+
 def _ttl(expires_in: int | None) -> int | None:
     """The link's lifetime: the schema's range, capped by this portal's WALLET_LINK_TTL."""
     top = current_app.config["WALLET_LINK_TTL"]
