@@ -154,6 +154,14 @@ def _by_public_id(public_id: str) -> Mandate | None:
     return db.session.scalar(select(Mandate).where(Mandate.public_id == public_id))
 
 
+def by_id(public_id: str) -> Mandate:
+    """Any mandate by its public id (the admin's pages)."""
+    mandate = _by_public_id(public_id)
+    if mandate is None:
+        raise MandateNotFoundError()
+    return mandate
+
+
 def of_merchant(merchant: Merchant, public_id: str) -> Mandate:
     """The merchant's own mandate; anyone else's is 'not found'."""
     mandate = _by_public_id(public_id)

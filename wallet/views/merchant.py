@@ -298,6 +298,7 @@ def _dashboard(
         key_form=key_form or KeyForm(formdata=None),
         form=ConfirmForm(),
         refund_requests=requests,
+        mandates=mandates.list_for_merchant(merchant, limit=20)[0],
         policy_form=policy_form,
         failed=failed,
         error=error,
