@@ -3,6 +3,7 @@ charges are ordinary orders (history, refunds, webhooks, mail, reconcile)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -121,7 +122,12 @@ def test_charge_webhook_reaches_the_merchant(
             select(OutboxEvent).where(OutboxEvent.merchant_id == hooked.id)
         ).all()
         assert [r.event_type for r in rows] == ["order.done"]
-        assert order_id in rows[0].payload
+        data = json.loads(rows[0].payload)["data"]
+        assert (data["order_id"], data["mandate_id"], data["amount"]) == (
+            order_id,
+            mandate_id,
+            5000,
+        )
 
 
 def test_same_idempotency_key_replays_and_charges_once(
