@@ -394,3 +394,24 @@ def test_toss_refusal_maps_to_its_mandate_code_and_fails_the_order(
             "NEED_AGREEMENT_WITH_TERMS",
         )
     assert load(app, mandate_id).period_count == 0
+
+
+def test_below_the_accounts_minimum(
+    app: Flask,
+    api: Callable[..., Any],
+    sandbox: Any,
+    browser: Callable[..., Browser],
+    link: Callable[..., Any],
+    make_mandate: Callable[..., str],
+) -> None:
+    # contract §9: an account charge needs 200 won; a card charge 100.
+    who = browser()
+    link(who, account=True)
+    account = sandbox.methods(who.customer_key)["accounts"][0]["methodKey"]
+    mandate_id = make_mandate(who, method_key=account)
+    _refuses_without_writing(
+        app, api, sandbox, mandate_id, 422, "MANDATE_AMOUNT_BELOW_MINIMUM", 150
+    )
+    resp, order_id = charge(api, mandate_id, 200)
+    assert resp.status_code == 201, resp.get_json()
+    assert sandbox.payment_by_order(order_id)["method"] == "계좌이체"
