@@ -133,3 +133,44 @@ def test_mandate_page_at_phone_width(
     assert width <= 360, width
     assert_accessible("mandates, empty, phone")
     shot("mandates-phone")
+
+
+def test_closing_the_billing_window_approves_nothing(
+    page: Any,
+    app: Flask,
+    live_portal: str,
+    sandbox: Any,
+    js_errors: list[str],
+) -> None:
+    steps.register(page, live_portal, "undecided@example.com", PASSWORD)
+    page.goto(f"{live_portal}/wallet/link")
+    page.get_by_role("button", name="Link BrandPay").click()
+    steps.hosted_register(page, steps.GOOD_CARD)
+    page.wait_for_url(f"{live_portal}/wallet/methods")
+    with app.app_context():
+        shop = make_shop("Tea club", origins=(live_portal,))
+    asked = app.test_client().post(
+        "/api/v1/mandate-links",
+        json={
+            "description": "Weekly tea",
+            "max_amount": 5000,
+            "max_charges": 1,
+            "period": "week",
+            "valid_days": 30,
+            "return_url": f"{live_portal}/wallet",
+        },
+        headers=shop.headers("ask-2"),
+    )
+    page.goto(live_portal + urlsplit(asked.get_json()["url"]).path)
+    page.get_by_role("button", name="Approve").click()
+    steps.toss_window(page)
+    steps.close_window(page)
+    page.get_by_role("status").get_by_text("You closed the window").wait_for()
+    assert page.url.startswith(live_portal + "/l/")
+    listed = (
+        app.test_client().get("/api/v1/mandates", headers=shop.headers()).get_json()
+    )
+    assert [
+        m["status"] for m in listed["data"]
+    ] == []  # the form was never sent: no mandate
+    assert js_errors == []

@@ -44,6 +44,11 @@ def test_member_sees_the_mandate_and_its_charge_then_revokes_it(
     assert "7,700" in html  # the charge, linked to its receipt
     assert f"/pay/orders/{paid.get_json()['order_id']}/receipt" in html
     assert 'href="/wallet/mandates" aria-current="page"' in html  # in the nav
+    receipt = linked.client.get(f"/pay/orders/{paid.get_json()['order_id']}/receipt")
+    assert receipt.status_code == 200
+    assert "Automatic payment" in receipt.get_data(as_text=True)
+    history = linked.client.get("/pay/history").get_data(as_text=True)
+    assert paid.get_json()["order_id"] in history
 
     # Without the CSRF token nothing changes.
     action = f"/wallet/mandates/{mandate_id}/revoke"
