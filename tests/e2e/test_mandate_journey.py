@@ -31,6 +31,36 @@ def _charge(app: Flask, shop: Any, mandate_id: str, order_id: str) -> Any:
     )
 
 
+def _asked(
+    page: Any, app: Flask, portal: str, email: str, description: str, period: str
+) -> Any:
+    """A new member links BrandPay in the browser; a shop asks them for a mandate of
+    at most 15,000 won, once per `period`, and the browser opens the link. Returns the
+    shop."""
+    steps.register(page, portal, email, PASSWORD)
+    page.goto(f"{portal}/wallet/link")
+    page.get_by_role("button", name="Link BrandPay").click()
+    steps.hosted_register(page, steps.GOOD_CARD)
+    page.wait_for_url(f"{portal}/wallet/methods")
+    with app.app_context():
+        shop = make_shop("Tea club", origins=(portal,))
+    asked = app.test_client().post(
+        "/api/v1/mandate-links",
+        json={
+            "description": description,
+            "max_amount": 15000,
+            "max_charges": 1,
+            "period": period,
+            "valid_days": 365,
+            "return_url": f"{portal}/wallet",
+        },
+        headers=shop.headers(f"ask-{email}"),
+    )
+    assert asked.status_code == 201, asked.get_json()
+    page.goto(portal + urlsplit(asked.get_json()["url"]).path)
+    return shop
+
+
 def test_mandate_journey_ask_approve_charge_see_revoke_refused(
     page: Any,
     app: Flask,
@@ -40,30 +70,15 @@ def test_mandate_journey_ask_approve_charge_see_revoke_refused(
     assert_accessible: Callable[[str], None],
     js_errors: list[str],
 ) -> None:
-    email = "subscriber@example.com"
-    steps.register(page, live_portal, email, PASSWORD)
-    page.goto(f"{live_portal}/wallet/link")
-    page.get_by_role("button", name="Link BrandPay").click()
-    steps.hosted_register(page, steps.GOOD_CARD)
-    page.wait_for_url(f"{live_portal}/wallet/methods")
-
     # The merchant asks for a mandate and sends the member to the link.
-    with app.app_context():
-        shop = make_shop("Tea club", origins=(live_portal,))
-    asked = app.test_client().post(
-        "/api/v1/mandate-links",
-        json={
-            "description": "Monthly tea box, up to 15,000 won",
-            "max_amount": 15000,
-            "max_charges": 1,
-            "period": "month",
-            "valid_days": 365,
-            "return_url": f"{live_portal}/wallet",
-        },
-        headers=shop.headers("ask-1"),
+    shop = _asked(
+        page,
+        app,
+        live_portal,
+        "subscriber@example.com",
+        "Monthly tea box, up to 15,000 won",
+        "month",
     )
-    assert asked.status_code == 201, asked.get_json()
-    page.goto(live_portal + urlsplit(asked.get_json()["url"]).path)
     page.get_by_role(
         "heading", name="Allow Tea club to charge you automatically"
     ).wait_for()
@@ -142,26 +157,7 @@ def test_closing_the_billing_window_approves_nothing(
     sandbox: Any,
     js_errors: list[str],
 ) -> None:
-    steps.register(page, live_portal, "undecided@example.com", PASSWORD)
-    page.goto(f"{live_portal}/wallet/link")
-    page.get_by_role("button", name="Link BrandPay").click()
-    steps.hosted_register(page, steps.GOOD_CARD)
-    page.wait_for_url(f"{live_portal}/wallet/methods")
-    with app.app_context():
-        shop = make_shop("Tea club", origins=(live_portal,))
-    asked = app.test_client().post(
-        "/api/v1/mandate-links",
-        json={
-            "description": "Weekly tea",
-            "max_amount": 5000,
-            "max_charges": 1,
-            "period": "week",
-            "valid_days": 30,
-            "return_url": f"{live_portal}/wallet",
-        },
-        headers=shop.headers("ask-2"),
-    )
-    page.goto(live_portal + urlsplit(asked.get_json()["url"]).path)
+    shop = _asked(page, app, live_portal, "undecided@example.com", "Weekly tea", "week")
     page.get_by_role("button", name="Approve").click()
     steps.toss_window(page)
     steps.close_window(page)
