@@ -69,7 +69,8 @@ _WITHDRAWN_CODES = frozenset(
     {"NOT_FOUND_CUSTOMER", "FORBIDDEN_DORMANT_OR_WITHDRAWAL_CUSTOMER"}
 )
 _METHOD_CODES = frozenset({"NOT_FOUND_METHOD", "NOT_FOUND_METHOD_OWNERSHIP"})
-MAX_VALID_DAYS = 3660  # how far ahead a mandate may expire (about ten years)
+MAX_VALID_DAYS = 3660
+_IN_FLIGHT_SECONDS = 60  # a CONFIRMING charge younger than this may still be in flight  # how far ahead a mandate may expire (about ten years)
 
 
 # -- errors: each rule its own code ---------------------------------------------------
@@ -409,6 +410,9 @@ def charge(
     ChargeDeclinedError when Toss refused (the order is kept FAILED).
     """
     mandate = of_merchant(merchant, public_id)
+    existing = orders.find(order_id)
+    if existing is not None:
+        return _again(mandate, existing, amount)
     _check_usable(mandate)
     if amount > mandate.max_amount:
         raise MandateAmountOverLimitError(
@@ -420,8 +424,8 @@ def charge(
     member = db.session.get(Member, mandate.member_id)
     assert member is not None  # noqa: S101 - a foreign key
     _require_linked(member)
-    if not ORDER_ID_RE.match(order_id) or orders.find(order_id) is not None:
-        raise DuplicateOrderIdError()
+    if not ORDER_ID_RE.match(order_id):
+        raise InvalidMandateError(_("order_id is not valid."))
     if mandate.charges_in_period() >= mandate.max_charges:
         raise MandatePeriodLimitError()  # a cheap early answer; _reserve decides
     method_key, kind = _method_for(mandate, member)
@@ -431,6 +435,36 @@ def charge(
         )
     order = _reserve(mandate, member, amount, order_id, order_name)
     return _autopay(order, member.customer_key, method_key)
+
+
+def _again(mandate: Mandate, order: Order, amount: int) -> Order:
+    """The same charge asked again (a retry after a lost answer or a crash, even under
+    another Idempotency-Key): its outcome, settled from Toss's truth if need be, never
+    a second charge. Another order with this orderId is a conflict."""
+    if order.mandate_id != mandate.id or order.amount != amount:
+        raise DuplicateOrderIdError()
+    stale = utcnow() - timedelta(seconds=_IN_FLIGHT_SECONDS)
+    started = order.confirm_started_at
+    if order.status == UNKNOWN or (
+        order.status == CONFIRMING and started is not None and started <= stale
+    ):
+        # The first request is over (or died): settle from Toss's truth. One still
+        # in flight is left alone, as reconcile leaves it (its min_age).
+        payments.reconcile_order(order)
+    if order.status == FAILED:
+        raise _refusal(order.failure_code)
+    return order
+
+
+def _refusal(code: str | None) -> WalletError:
+    """The API error for Toss's refusal of a charge."""
+    if code in _METHOD_CODES:
+        return MandateMethodRemovedError()
+    if code in _WITHDRAWN_CODES:
+        return MandateMemberWithdrawnError()
+    if code == "NEED_AGREEMENT_WITH_TERMS":
+        return MandateNoAgreementError()
+    return ChargeDeclinedError(payments.fail_message(code))
 
 
 def _check_usable(mandate: Mandate) -> None:
@@ -576,13 +610,7 @@ def _after_autopay_error(order: Order, exc: Exception) -> Order:
         payments.finish(order, UNKNOWN)  # reconcile settles it from Toss's truth
         return order
     fail_charge(order, code)
-    if code in _METHOD_CODES:
-        raise MandateMethodRemovedError()
-    if code in _WITHDRAWN_CODES:
-        raise MandateMemberWithdrawnError()
-    if code == "NEED_AGREEMENT_WITH_TERMS":
-        raise MandateNoAgreementError()
-    raise ChargeDeclinedError(payments.fail_message(code))
+    raise _refusal(code)
 
 
 def fail_charge(order: Order, code: str | None) -> None:

@@ -295,16 +295,57 @@ def test_another_merchants_mandate_is_not_found(
     assert load(app, mandate_id).status == "active"
 
 
-def test_order_id_already_used(
+def test_the_same_order_again_is_its_outcome_never_a_second_charge(
     app: Flask, api: Callable[..., Any], sandbox: Any, make_mandate: Callable[..., str]
 ) -> None:
     mandate_id = make_mandate()
     resp, order_id = charge(api, mandate_id)
     assert resp.status_code == 201
     before = counts(app)
+    # A retry under another Idempotency-Key (say, after a crash): the first outcome.
     again, _ = charge(api, mandate_id, order_id=order_id)
-    refused(again, 409, "DUPLICATED_ORDER_ID")
+    assert again.status_code == 201, again.get_json()
+    assert again.get_json()["status"] == "DONE"
     assert counts(app) == before
+    assert len(autopay_calls(sandbox, order_id)) == 1
+    # The orderId with another amount, or under another mandate: a conflict.
+    other, _ = charge(api, mandate_id, 5000, order_id=order_id)
+    refused(other, 409, "DUPLICATED_ORDER_ID")
+    elsewhere, _ = charge(api, make_mandate(), order_id=order_id)
+    refused(elsewhere, 409, "DUPLICATED_ORDER_ID")
+    assert counts(app) == before
+    assert len(autopay_calls(sandbox, order_id)) == 1
+
+
+def test_a_declined_order_asked_again_is_declined_again_without_toss(
+    app: Flask,
+    api: Callable[..., Any],
+    sandbox: Any,
+    linked: Browser,
+    make_mandate: Callable[..., str],
+) -> None:
+    mandate_id = make_mandate()
+    _withdraw_billing_agreement(sandbox, linked)
+    resp, order_id = charge(api, mandate_id)
+    refused(resp, 409, "MANDATE_BILLING_AGREEMENT_MISSING")
+    again, _ = charge(api, mandate_id, order_id=order_id)
+    refused(again, 409, "MANDATE_BILLING_AGREEMENT_MISSING")
+    assert len(autopay_calls(sandbox, order_id)) == 1
+
+
+def test_an_unknown_order_asked_again_is_settled_from_toss(
+    app: Flask, api: Callable[..., Any], sandbox: Any, make_mandate: Callable[..., str]
+) -> None:
+    mandate_id = make_mandate()
+    sandbox.set_fault("/v1/brandpay/payments", drop="500", times=1)
+    sandbox.set_fault("/v1/payments/orders/*", status=500)  # the lookup fails too
+    resp, order_id = charge(api, mandate_id)
+    assert resp.status_code == 202, resp.get_json()
+    assert resp.get_json()["status"] == "UNKNOWN"  # charged, but not known yet
+    sandbox.clear_faults()
+    again, _ = charge(api, mandate_id, order_id=order_id)
+    assert again.status_code == 201, again.get_json()
+    assert again.get_json()["status"] == "DONE"
     assert len(autopay_calls(sandbox, order_id)) == 1
 
 
@@ -378,12 +419,7 @@ def test_toss_refusal_maps_to_its_mandate_code_and_fails_the_order(
 ) -> None:
     # The billing agreement withdrawn at Toss after approval: Toss refuses the charge.
     mandate_id = make_mandate()
-    engine = sandbox.sandbox.engine
-    with engine.store.transaction():
-        for customer in engine.store.find("customer", customerKey=linked.customer_key):
-            customer["agreedTerms"] = [t for t in customer["agreedTerms"] if t != 7]
-            key = f"{customer['mId']}:{customer['customerKey']}"
-            engine.store.put("customer", key, customer)
+    _withdraw_billing_agreement(sandbox, linked)
     resp, order_id = charge(api, mandate_id)
     refused(resp, 409, "MANDATE_BILLING_AGREEMENT_MISSING")
     assert len(autopay_calls(sandbox, order_id)) == 1
@@ -415,3 +451,13 @@ def test_below_the_accounts_minimum(
     resp, order_id = charge(api, mandate_id, 200)
     assert resp.status_code == 201, resp.get_json()
     assert sandbox.payment_by_order(order_id)["method"] == "계좌이체"
+
+
+def _withdraw_billing_agreement(sandbox: Any, who: Browser) -> None:
+    """The member's BrandPay billing agreement is gone at Toss (after approval)."""
+    engine = sandbox.sandbox.engine
+    with engine.store.transaction():
+        for customer in engine.store.find("customer", customerKey=who.customer_key):
+            customer["agreedTerms"] = [t for t in customer["agreedTerms"] if t != 7]
+            key = f"{customer['mId']}:{customer['customerKey']}"
+            engine.store.put("customer", key, customer)
