@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from tests.conftest import csrf_token, logged_in_client
+from tests.integration.test_language_sweep import stray_english, visible_text
 from wallet.extensions import db
 from wallet.models import AuditEvent, Merchant
 from wallet.services import merchants
 
-from .conftest import Browser, Shop, load, new_order_id
+from .conftest import SHOP, Browser, Shop, load, new_order_id
 
 
 def _charge(api: Callable[..., Any], mandate_id: str) -> Any:
@@ -168,3 +171,38 @@ def test_merchant_dashboard_lists_its_mandates(
     assert 'id="mandates"' in html
     assert mandate_id in html
     assert "Monthly tea box" in html
+
+
+@pytest.mark.parametrize("path", ["/wallet/mandates", "/admin/mandates", "landing"])
+def test_mandate_pages_in_korean_have_no_stray_english(
+    app: Flask,
+    api: Callable[..., Any],
+    browser: Callable[..., Browser],
+    linked: Browser,
+    make_mandate: Callable[..., str],
+    path: str,
+) -> None:
+    mandate_id = make_mandate()
+    assert _charge(api, mandate_id).status_code == 201
+    who = browser("admin") if path.startswith("/admin") else linked
+    if path == "landing":
+        ask = {
+            "description": "월간 차 상자",
+            "max_amount": 30000,
+            "max_charges": 2,
+            "period": "week",
+            "valid_days": 30,
+            "return_url": f"{SHOP}/subscribed",
+        }
+        path = urlsplit(api("POST", "/mandate-links", json=ask).get_json()["url"]).path
+    page = who.client.get("/auth/login").get_data(as_text=True)
+    who.client.post(
+        "/auth/language",
+        data={"lang": "ko", "next": "/", "csrf_token": csrf_token(page)},
+    )
+    resp = who.client.get(path)
+    assert resp.status_code == 200
+    text = visible_text(resp.get_data(as_text=True))
+    for ours in ("Monthly tea box", "Tea shop", "Tea box"):  # names the test gave
+        text = text.replace(ours, "")
+    assert stray_english(text) == set()
