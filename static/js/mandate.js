@@ -35,7 +35,7 @@
     busy(true);
     status.textContent = toss.config.msgOpening;
     // A window may call the redirect handler (a consent): record the attempt first.
-    toss.recordAttempt("settings", form.dataset.next).then(function () {
+    toss.recordAttempt("mandate", form.dataset.next).then(function () {
       return brandpay.requestBillingAuth();
     }).then(function () {
       form.dataset.agreed = "yes";

@@ -170,3 +170,30 @@ def test_closing_the_billing_window_approves_nothing(
         m["status"] for m in listed["data"]
     ] == []  # the form was never sent: no mandate
     assert js_errors == []
+
+
+def test_billing_agreement_as_a_whole_page_comes_back_and_approves(
+    page: Any,
+    app: Flask,
+    live_portal: str,
+    sandbox: Any,
+    navigate_mode: None,
+    js_errors: list[str],
+) -> None:
+    _asked(page, app, live_portal, "phone-sub@example.com", "Tea every day", "day")
+    landing = page.url
+    page.get_by_role("button", name="Approve").click()
+    frame = steps.toss_window(page)
+    for box in frame.get_by_role("checkbox").all():
+        box.check()
+    frame.get_by_label(re.compile("결제 비밀번호")).fill(steps.PIN)
+    frame.get_by_role("button", name="동의하기").click()
+    # Back on the approval page, agreed: Approve now finishes without a second window.
+    page.wait_for_url(landing)
+    page.get_by_text("You agreed to BrandPay's automatic payment terms.").wait_for()
+    assert page.get_by_text("You have already agreed").is_visible()
+    page.get_by_role("button", name="Approve").click()
+    page.wait_for_url(
+        re.compile(re.escape(f"{live_portal}/wallet") + r"\?wallet_result=")
+    )
+    assert js_errors == []

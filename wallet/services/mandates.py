@@ -313,6 +313,15 @@ def request_mandate(
     return mandate
 
 
+def has_agreement(member: Member) -> bool:
+    """Whether the member already has BrandPay's billing agreement (best effort: False
+    when Toss cannot say now; `approve` asks again and decides)."""
+    try:
+        return bool(toss().has_billing_agreement(member.customer_key))
+    except (TossError, ValueError):
+        return False
+
+
 def approve(member: Member, public_id: str, method_key: str | None) -> Mandate:
     """Activate the member's pending mandate after BrandPay's billing agreement.
 

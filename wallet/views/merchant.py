@@ -122,8 +122,11 @@ def _mandate_page(
     """What the member is asked to agree to, the method choice, BrandPay's billing
     agreement (static/js/mandate.js runs `brandpay.requestBillingAuth()`)."""
     overview = brandpay.methods_overview(current_user)
+    linked = overview.link_status in ("linked", "needs_relink")
     page = render_template(
         "merchant/mandate.html",
+        # Agreed already (e.g. the window came back as a whole page): no second window.
+        agreed=linked and mandates.has_agreement(current_user),
         link=link,
         terms=link.terms,
         token=token,

@@ -69,6 +69,10 @@ def test_member_reads_the_terms_agrees_and_returns_with_a_signed_result(
     assert [s for s, _d in mandate_rows(app)] == ["pending"]
 
     sandbox.billing_auth(linked.customer_key, REDIRECT)  # requestBillingAuth()
+    # Agreed already: the page sends the form without opening a second window.
+    again = linked.client.get(path).get_data(as_text=True)
+    assert 'data-agreed="yes"' in again
+    assert 'data-agreed="yes"' not in page
     done = approve(linked, path)
     assert done.status_code == 303
     target = urlsplit(done.headers["Location"])
