@@ -61,6 +61,18 @@ def _asked(
     return shop
 
 
+def _agree_billing(page: Any, shot: Callable[[str], Any] | None = None) -> None:
+    """In BrandPay's billing window (requestBillingAuth): tick the terms, the PIN."""
+    frame = steps.toss_window(page)
+    frame.get_by_role("heading", name=re.compile("자동결제")).wait_for()
+    for box in frame.get_by_role("checkbox").all():
+        box.check()
+    frame.get_by_label(re.compile("결제 비밀번호")).fill(steps.PIN)
+    if shot is not None:
+        shot("billing-agreement")
+    frame.get_by_role("button", name="동의하기").click()
+
+
 def test_mandate_journey_ask_approve_charge_see_revoke_refused(
     page: Any,
     app: Flask,
@@ -88,13 +100,7 @@ def test_mandate_journey_ask_approve_charge_see_revoke_refused(
     assert_accessible("mandate review")
 
     page.get_by_role("button", name="Approve").click()
-    frame = steps.toss_window(page)
-    frame.get_by_role("heading", name=re.compile("자동결제")).wait_for()
-    for box in frame.get_by_role("checkbox").all():
-        box.check()
-    frame.get_by_label(re.compile("결제 비밀번호")).fill(steps.PIN)
-    shot("billing-agreement")
-    frame.get_by_role("button", name="동의하기").click()
+    _agree_billing(page, shot)
     page.wait_for_url(
         re.compile(re.escape(f"{live_portal}/wallet") + r"\?wallet_result=")
     )
@@ -183,11 +189,7 @@ def test_billing_agreement_as_a_whole_page_comes_back_and_approves(
     _asked(page, app, live_portal, "phone-sub@example.com", "Tea every day", "day")
     landing = page.url
     page.get_by_role("button", name="Approve").click()
-    frame = steps.toss_window(page)
-    for box in frame.get_by_role("checkbox").all():
-        box.check()
-    frame.get_by_label(re.compile("결제 비밀번호")).fill(steps.PIN)
-    frame.get_by_role("button", name="동의하기").click()
+    _agree_billing(page)
     # Back on the approval page, agreed: Approve now finishes without a second window.
     page.wait_for_url(landing)
     page.get_by_text("You agreed to BrandPay's automatic payment terms.").wait_for()
