@@ -1,12 +1,16 @@
 """A tiny merchant shop that sells through the BrandPay wallet portal.
 
-It shows the three things a merchant integrates (see docs/merchants.md):
+It shows the things a merchant integrates (see docs/merchants.md):
 
 1. server side, create an order and a signed wallet link with the portal's API, and put
    the link in the embed button (`static/js/embed.js` of the portal opens it);
 2. when the member comes back, verify the signed result on the return URL before
    believing it;
-3. receive webhooks and verify their Standard-Webhooks signature.
+3. receive webhooks and verify their Standard-Webhooks signature;
+4. subscribe (docs/merchants.md, "Subscribe"): ask the member for a mandate with a
+   signed `mandate` link (`/subscribe`), verify the signed result they come back with
+   (`/subscribed`), then charge their saved method without them
+   (`POST /subscriptions/<mandate_id>/charge`), reading each refusal's error code.
 
 It depends on nothing from the `wallet` package: only Flask, requests and joserfc.
 
@@ -42,6 +46,7 @@ WEBHOOK_TOLERANCE = 5 * 60  # seconds; older or future-dated webhooks are refuse
 RESULT_ISSUER = "brandpay-wallet"
 
 PRODUCT = {"name": "Green tea, 100 g", "amount": 12300}
+PLAN = {"name": "Tea box, every month", "amount": 15000}
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Example shop</title></head>
@@ -50,6 +55,14 @@ PAGE = """<!doctype html>
 <p>{{ "{:,}".format(product.amount) }} won</p>
 <a href="{{ link.url }}" data-brandpay-wallet="popup" target="_blank" rel="noopener">Pay with BrandPay Wallet</a>
 <script src="{{ portal }}/static/js/embed.js" async></script>
+</body></html>"""
+
+SUBSCRIBE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Example shop</title></head>
+<body>
+<h1>{{ plan.name }}</h1>
+<p>{{ "{:,}".format(plan.amount) }} won a month, charged automatically. Cancel any time.</p>
+<a href="{{ link.url }}">Subscribe with BrandPay Wallet</a>
 </body></html>"""
 
 RESULT = """<!doctype html>
@@ -66,8 +79,17 @@ def key_bytes(secret: str) -> bytes:
     return base64.b64decode(secret.removeprefix("whsec_"), validate=True)
 
 
-def verify_result(secret: str, merchant_id: str, token: str) -> dict[str, Any]:
-    """Check the portal's signed result (JWS HS256) and return its claims."""
+def verify_result(
+    secret: str,
+    merchant_id: str,
+    token: str,
+    facts: tuple[str, ...] = ("order_id", "status", "amount"),
+) -> dict[str, Any]:
+    """Check the portal's signed result (JWS HS256) and return its claims.
+
+    `facts`: the claims it must carry: a payment's order_id, status and amount, or a
+    mandate's mandate_id and status.
+    """
     try:
         verified = jwt.decode(
             token, OctKey.import_key(key_bytes(secret)), algorithms=["HS256"]
@@ -80,9 +102,7 @@ def verify_result(secret: str, merchant_id: str, token: str) -> dict[str, Any]:
         iss={"essential": True, "value": RESULT_ISSUER},
         aud={"essential": True, "value": merchant_id},
         exp={"essential": True},
-        order_id={"essential": True},
-        status={"essential": True},
-        amount={"essential": True},
+        **{name: {"essential": True} for name in facts},
     )
     try:
         registry.validate(claims)
@@ -132,16 +152,22 @@ def create_shop(
     )
     app.extensions["shop_webhooks"] = []  # message ids seen (a real shop: its DB)
 
-    def api(path: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = requests.post(
+    def post(
+        path: str, body: dict[str, Any], key: str | None = None
+    ) -> requests.Response:
+        """POST to the portal's API; `key`: the Idempotency-Key to retry with."""
+        return requests.post(
             current_app.config["SHOP_PORTAL_URL"] + "/api/v1" + path,
             json=body,
             headers={
                 "Authorization": "Bearer " + current_app.config["SHOP_API_KEY"],
-                "Idempotency-Key": str(uuid.uuid4()),
+                "Idempotency-Key": key or str(uuid.uuid4()),
             },
             timeout=TIMEOUT,
         )
+
+    def api(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = post(path, body)
         if response.status_code >= 300:
             abort(502)
         return response.json()  # type: ignore[no-any-return]
@@ -185,6 +211,76 @@ def create_shop(
             title=f"Order {claims['order_id']}: {claims['status']}",
             text=f"{claims['amount']:,} won",
         ), 200
+
+    app.extensions["shop_mandates"] = {}  # mandate id -> status (a real shop: its DB)
+
+    @app.get("/subscribe")
+    def subscribe() -> str:
+        """Ask for a mandate: at most one charge of the plan's price a month, a year."""
+        link = api(
+            "/mandate-links",
+            {
+                "description": f"{PLAN['name']}: up to {PLAN['amount']:,} won a month",
+                "max_amount": PLAN["amount"],
+                "max_charges": 1,
+                "period": "month",
+                "valid_days": 365,
+                "return_url": current_app.config["SHOP_PUBLIC_URL"] + "/subscribed",
+            },
+        )
+        return render_template_string(SUBSCRIBE, plan=PLAN, link=link)
+
+    @app.get("/subscribed")
+    def subscribed() -> tuple[str, int]:
+        """The member is back from approving: believe only a result that verifies."""
+        try:
+            claims = verify_result(
+                current_app.config["SHOP_SIGNING_SECRETS"][0],
+                current_app.config["SHOP_MERCHANT_ID"],
+                request.args.get("wallet_result", ""),
+                facts=("mandate_id", "status"),
+            )
+        except ResultError:
+            return render_template_string(
+                RESULT, title="We could not verify this subscription", text=""
+            ), 400
+        app.extensions["shop_mandates"][claims["mandate_id"]] = claims["status"]
+        return render_template_string(
+            RESULT,
+            title=f"Subscription {claims['mandate_id']}: {claims['status']}",
+            text="We charge the first box now and then once a month.",
+        ), 200
+
+    @app.post("/subscriptions/<mandate_id>/charge")
+    def charge(mandate_id: str) -> tuple[str, int]:
+        """Charge this month's box (a real shop: from its scheduler, not a button).
+
+        One orderId and one Idempotency-Key per box and month, kept before the call:
+        retrying after a timeout can never charge twice.
+        """
+        order_id = request.args.get("order_id") or f"box-{uuid.uuid4().hex[:16]}"
+        response = post(
+            f"/mandates/{mandate_id}/charges",
+            {
+                "amount": PLAN["amount"],
+                "order_id": order_id,
+                "order_name": PLAN["name"],
+            },
+            key=f"charge-{order_id}",
+        )
+        body = response.json()
+        if response.status_code == 201:
+            return render_template_string(
+                RESULT, title=f"Charged {order_id}", text=body["status"]
+            ), 201
+        if response.status_code == 202:  # Toss's answer was lost: a webhook follows
+            return render_template_string(
+                RESULT, title=f"Charging {order_id}", text=body["status"]
+            ), 202
+        error = body["error"]  # e.g. MANDATE_REVOKED: stop charging this subscription
+        return render_template_string(
+            RESULT, title=error["code"], text=error["message"]
+        ), response.status_code
 
     @app.post("/webhooks")
     def webhook() -> tuple[str, int]:

@@ -47,3 +47,11 @@ def example_shop(app: Any, live_portal: str, tmp_path: Path) -> Iterator[ShopSit
     yield ShopSite(url, holder["app"], merchant.public_id)
     server.shutdown()
     thread.join(timeout=5)
+
+
+@pytest.fixture
+def navigate_mode(sandbox: Any) -> Iterator[None]:
+    """The sandbox's SANDBOX_REDIRECT_MODE=navigate: redirectUrl takes the whole page."""
+    sandbox.app.config["SANDBOX_REDIRECT_MODE"] = "navigate"
+    yield
+    sandbox.app.config["SANDBOX_REDIRECT_MODE"] = "fetch"

@@ -10,7 +10,7 @@ a closed window, and the BrandPay settings (password, one-touch).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,14 +22,6 @@ pytestmark = pytest.mark.e2e
 
 PASSWORD = "v2-journey-pass-1"
 VISA = "4242424242424242"
-
-
-@pytest.fixture
-def navigate_mode(sandbox: Any) -> Iterator[None]:
-    """The sandbox's SANDBOX_REDIRECT_MODE=navigate: redirectUrl takes the whole page."""
-    sandbox.app.config["SANDBOX_REDIRECT_MODE"] = "navigate"
-    yield
-    sandbox.app.config["SANDBOX_REDIRECT_MODE"] = "fetch"
 
 
 def _new_member(page: Any, portal: str, email: str) -> None:

@@ -147,6 +147,7 @@ def _pages(seeded: dict[str, str]) -> dict[tuple[str, str], list[str]]:
             "/wallet/methods",
             "/wallet/link",
             "/wallet/withdraw",
+            "/wallet/mandates",
             "/pay/history",
             f"/pay/orders/{partial}/receipt",
             f"/pay/orders/{shop_order}/receipt",
@@ -164,6 +165,7 @@ def _pages(seeded: dict[str, str]) -> dict[tuple[str, str], list[str]]:
             f"/admin/merchants/{seeded['merchant']}",
             "/admin/audit",
             "/admin/payments/export",
+            "/admin/mandates",
         ],
         demo.DEMO_SHOP_STAFF: [
             "/merchant",

@@ -6,6 +6,7 @@ import itertools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
+from bench.servers import Gunicorn, portal_env
+from tests.conftest import VAULT_SPEC
 from wallet.extensions import db
 from wallet.models.order import Order
 from wallet.services import payments
@@ -119,3 +122,40 @@ def mismatches(app: Flask, sandbox: Any, order_ids: list[str]) -> list[str]:
                     f"{truth['balanceAmount']}, cancels {done} vs {toss_cancels}"
                 )
     return problems
+
+
+def order_statuses(app: Flask, order_ids: list[str]) -> list[str]:
+    """The stored statuses of these orders (in the database's order)."""
+    with app.app_context():
+        rows = db.session.scalars(
+            select(Order.status).where(Order.order_id.in_(order_ids))
+        ).all()
+        db.session.remove()
+        return list(rows)
+
+
+@pytest.fixture
+def env(database_url: str, sandbox: Any, tmp_path: Path) -> dict[str, str]:
+    """Settings for the portal process: this test's database and sandbox."""
+    return portal_env(
+        database_url,
+        sandbox.base_url,
+        VAULT_SPEC,
+        str(tmp_path / "instance"),
+        TOSS_TIMEOUT="[2.0, 10.0]",
+    )
+
+
+@pytest.fixture
+def start_portal(env: dict[str, str]) -> Iterator[Callable[[], Gunicorn]]:
+    """Start portal processes; every one still running is killed at the end."""
+    started: list[Gunicorn] = []
+
+    def _start() -> Gunicorn:
+        portal = Gunicorn("wallet:create_app()", env, workers=1, threads=8)
+        started.append(portal)
+        return portal
+
+    yield _start
+    for portal in started:
+        portal.kill()

@@ -11,9 +11,8 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import suppress
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,9 +20,14 @@ import requests
 from flask import Flask
 from sqlalchemy import func, select
 
-from bench.servers import GUNICORN, Gunicorn, portal_env
-from tests.conftest import VAULT_SPEC, csrf_token
-from tests.reliability.conftest import PASSWORD, mismatches, reconcile
+from bench.servers import GUNICORN, Gunicorn
+from tests.conftest import csrf_token
+from tests.reliability.conftest import (
+    PASSWORD,
+    mismatches,
+    order_statuses,
+    reconcile,
+)
 from wallet.extensions import db
 from wallet.models import Member
 from wallet.models.order import Order
@@ -37,33 +41,6 @@ _ORDER_PATH = re.compile(r"/pay/orders/([A-Za-z0-9_-]+)$")
 _FAIL_RE = re.compile(r'data-fail-url="([^"]+)"')
 
 pytestmark = pytest.mark.skipif(not GUNICORN.exists(), reason="gunicorn not installed")
-
-
-@pytest.fixture
-def env(database_url: str, sandbox: Any, tmp_path: Path) -> dict[str, str]:
-    """Settings for the portal process: this test's database and sandbox."""
-    return portal_env(
-        database_url,
-        sandbox.base_url,
-        VAULT_SPEC,
-        str(tmp_path / "instance"),
-        TOSS_TIMEOUT="[2.0, 10.0]",
-    )
-
-
-@pytest.fixture
-def start_portal(env: dict[str, str]) -> Iterator[Callable[[], Gunicorn]]:
-    """Start portal processes; every one still running is killed at the end."""
-    started: list[Gunicorn] = []
-
-    def _start() -> Gunicorn:
-        portal = Gunicorn("wallet:create_app()", env, workers=1, threads=8)
-        started.append(portal)
-        return portal
-
-    yield _start
-    for portal in started:
-        portal.kill()
 
 
 def _browser(portal: Gunicorn, email: str) -> requests.Session:
@@ -108,15 +85,6 @@ def _order(
     assert success
     assert fail
     return match.group(1), success.group(1).replace("&amp;", "&"), fail.group(1)
-
-
-def _statuses(app: Flask, order_ids: list[str]) -> list[str]:
-    with app.app_context():
-        rows = db.session.scalars(
-            select(Order.status).where(Order.order_id.in_(order_ids))
-        ).all()
-        db.session.remove()
-        return list(rows)
 
 
 @pytest.mark.parametrize("way", ["brandpay", "card"])
@@ -164,8 +132,8 @@ def test_crash_portal_killed_mid_confirm_reconcile_restores_truth(
     for thread in threads:
         thread.start()
     deadline = time.monotonic() + 10
-    while _statuses(app, order_ids).count("CONFIRMING") < ORDERS:
-        assert time.monotonic() < deadline, _statuses(app, order_ids)
+    while order_statuses(app, order_ids).count("CONFIRMING") < ORDERS:
+        assert time.monotonic() < deadline, order_statuses(app, order_ids)
         time.sleep(0.05)
     time.sleep(0.3)  # the confirm requests are out, waiting at the sandbox
     first.kill()
@@ -175,7 +143,7 @@ def test_crash_portal_killed_mid_confirm_reconcile_restores_truth(
     sandbox.clear_faults()
 
     # The crash left every order CONFIRMING; Toss applied only some confirms.
-    assert _statuses(app, order_ids) == ["CONFIRMING"] * ORDERS
+    assert order_statuses(app, order_ids) == ["CONFIRMING"] * ORDERS
     truth = [sandbox.payment_by_order(o)["status"] for o in order_ids]
     assert truth.count("DONE") == ORDERS - NEVER_APPLIED, truth
 
@@ -185,7 +153,9 @@ def test_crash_portal_killed_mid_confirm_reconcile_restores_truth(
     out = reconcile(app)
     assert f"orders checked: {ORDERS}" in out, out
     assert mismatches(app, sandbox, order_ids) == []
-    assert _statuses(app, order_ids) == ["DONE"] * ORDERS  # the hung ones re-confirmed
+    assert (
+        order_statuses(app, order_ids) == ["DONE"] * ORDERS
+    )  # the hung ones re-confirmed
     with app.app_context():
         payments = db.session.scalar(
             select(func.count(Payment.id))

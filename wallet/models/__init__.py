@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from wallet.models.audit import AuditEvent
 from wallet.models.brandpay_link import BrandPayLink, LinkAttempt  # noqa: F401
+from wallet.models.mandate import Mandate  # noqa: F401
 from wallet.models.member import Member
 from wallet.models.member_token import MemberToken  # noqa: F401
 from wallet.models.merchant import Merchant, MerchantApiKey  # noqa: F401

@@ -54,6 +54,10 @@ PAY_BRANDPAY = "BRANDPAY"
 PAY_CARD = "CARD"
 PAY_FOREIGN_CARD = "FOREIGN_CARD"
 PAY_WAYS = (PAY_BRANDPAY, PAY_CARD, PAY_FOREIGN_CARD)
+# A merchant's charge under a member's mandate, through the autopay API (contract §4,
+# services/mandates.py): no window, so never a successUrl's `way`.
+PAY_AUTOPAY = "AUTOPAY"
+ORDER_PAY_WAYS = (*PAY_WAYS, PAY_AUTOPAY)
 CARD_WAYS = (PAY_CARD, PAY_FOREIGN_CARD)  # confirmed with POST /v1/payments/confirm
 # Checkout options (v2 typings `card.cardInstallmentPlan`: 0 or 2-12, installments only
 # from 50,000 KRW; `transfer.cashReceipt.type`), chosen on the checkout (issue 15).
@@ -118,7 +122,7 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
         # a merchant's lists too, over every order or one merchant's (revision 0005).
         CheckConstraint(
             "pay_way IS NULL OR pay_way IN ("
-            + ", ".join(f"'{w}'" for w in PAY_WAYS)
+            + ", ".join(f"'{w}'" for w in ORDER_PAY_WAYS)
             + ")",
             name="pay_way",
         ),
@@ -132,7 +136,7 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
         Index("ix_orders_status_created", "status", "created_at", "id"),
         Index("ix_orders_merchant_created", "merchant_id", "created_at", "id"),
         # "Has this member ordered from this shop?" in one probe: the history's shop
-        # filter (revision 0010, issue 16).
+        # filter (revision 0011, issue 16).
         Index("ix_orders_member_merchant", "member_id", "merchant_id"),
     )
 
@@ -156,7 +160,7 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
     confirm_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     confirm_payment_key: Mapped[str | None] = mapped_column(String(200))
     failure_code: Mapped[str | None] = mapped_column(String(64))
-    # PAY_WAYS; set when a confirm claims the order (None: never claimed).
+    # ORDER_PAY_WAYS; set when a confirm claims the order (None: never claimed).
     pay_way: Mapped[str | None] = mapped_column(String(16))
     # The member's checkout options, stored before the SDK call and re-checked against
     # Toss's Payment at confirm (revision 0010). None: never chosen (lump sum, no
@@ -171,6 +175,10 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
     # it was not asked yet) and the merchant's reason when it said no.
     preapproval: Mapped[str | None] = mapped_column(String(16))
     preapproval_reason: Mapped[str | None] = mapped_column(String(200))
+    # The mandate a merchant charged under (pay_way AUTOPAY; revision 0012).
+    mandate_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mandates.id"), index=True
+    )
 
     member: Mapped[Member | None] = relationship()
     # Read-only: merchant_id's FK lives in revision 0004, not on this column.
@@ -210,6 +218,11 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
     def confirm_idempotency_key(self) -> str:
         """contract §4: one key per confirm attempt, so retries of it replay safely."""
         return f"confirm-{self.order_id}-{self.confirm_attempts}"
+
+    def autopay_idempotency_key(self) -> str:
+        """contract §4: the autopay POST's key, derived from the order: a retry or a
+        reconcile of the same charge can never charge twice."""
+        return f"autopay-{self.order_id}"
 
     def can_move_to(self, status: str) -> bool:
         """Whether TRANSITIONS allow this move."""

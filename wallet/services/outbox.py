@@ -40,6 +40,7 @@ from wallet import outbound
 from wallet.errors import ConflictError, NotFoundError
 from wallet.extensions import db
 from wallet.models._types import utcnow
+from wallet.models.mandate import Mandate
 from wallet.models.merchant import Merchant
 from wallet.models.outbox import (
     WEBHOOK,
@@ -117,23 +118,21 @@ def record_order_change(order: Any) -> None:
     if merchant is None or not merchant.webhook_url:
         return
     payment = getattr(order, "payment", None)
-    enqueue(
-        merchant,
-        f"order.{str(order.status).lower()}",
-        {
-            "order_id": order.order_id,
-            "status": order.status,
-            "amount": order.amount,
-            "currency": getattr(order, "currency", "KRW"),
-            "refunded_amount": payment.canceled_amount if payment is not None else 0,
-            # Issue 15: installments, card points, cash receipt, as Toss reported them.
-            **(
-                {"payment": checkout_options.payment_api_json(payment)}
-                if payment is not None
-                else {}
-            ),
-        },
-    )
+    data = {
+        "order_id": order.order_id,
+        "status": order.status,
+        "amount": order.amount,
+        "currency": getattr(order, "currency", "KRW"),
+        "refunded_amount": payment.canceled_amount if payment is not None else 0,
+    }
+    if payment is not None:
+        # Issue 15: installments, card points, cash receipt, as Toss reported them.
+        data["payment"] = checkout_options.payment_api_json(payment)
+    if getattr(order, "mandate_id", None) is not None:  # a charge under a mandate
+        data["mandate_id"] = db.session.scalar(
+            select(Mandate.public_id).where(Mandate.id == order.mandate_id)
+        )
+    enqueue(merchant, f"order.{str(order.status).lower()}", data)
 
 
 # -- signing ------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from wallet.models.order import (
     EXPIRED,
     FAILED,
     PARTIAL_CANCELED,
+    PAY_AUTOPAY,
     PAY_BRANDPAY,
     PAY_WAYS,
     PENDING,
@@ -331,12 +332,16 @@ def _after_confirm_error(order: Order, exc: Exception) -> Order:
 
 
 def _lookup(order: Order) -> tuple[bool, TossPayment | None]:
-    """(looked up?, payment) for the order's claimed paymentKey."""
+    """(looked up?, payment) for the order's claimed paymentKey; an autopay charge has
+    no paymentKey before Toss answers, so it is looked up by its orderId (§4)."""
     key = order.confirm_payment_key
-    if not key:
+    if not key and order.pay_way != PAY_AUTOPAY:
         return True, None
     try:
-        truth = toss().get_payment(key)
+        if key:
+            truth = toss().get_payment(key)
+        else:
+            truth = toss().get_payment_by_order(order.order_id)
     except TossNotFoundError:
         return True, None
     except (TossError, ValueError) as exc:
@@ -393,6 +398,12 @@ def _finish(order: Order, status: str, **fields: object) -> None:
     orders.move(order, status, **fields)
     db.session.commit()
     db.session.refresh(order)
+
+
+# The exactly-once core, for the other ways in (services/mandates.py: autopay).
+lookup = _lookup
+settle = _settle
+finish = _finish
 
 
 def _reopen(order: Order, code: str | None) -> None:
@@ -650,6 +661,13 @@ def reconcile_order(order: Order) -> str:
         return order.status
     if truth is not None and truth.status in PAID_TOSS_STATUSES:
         return _settle(order, truth).status
+    if order.pay_way == PAY_AUTOPAY:
+        # Toss has no charge for this orderId: nothing was charged, and the mandate's
+        # period gets its charge back (an autopay is DONE at once or not at all).
+        from wallet.services import mandates
+
+        mandates.fail_charge(order, truth.failure_code if truth is not None else None)
+        return order.status
     if truth is not None and truth.status in OPEN_TOSS_STATUSES and _confirmable(order):
         # Authorized but not confirmed (or the confirm is still in flight): send the
         # same attempt again under the same Idempotency-Key; Toss replays or acts once.

@@ -12,7 +12,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -28,13 +28,14 @@ from sqlalchemy.exc import IntegrityError
 from wallet.errors import WalletError
 from wallet.extensions import db
 from wallet.models import Member
+from wallet.models._types import utcnow
 from wallet.models.merchant import Merchant, MerchantOrder, WalletLinkUse
 from wallet.models.order import PAID, Order
-from wallet.services import audit, merchants
+from wallet.services import audit, mandates, merchants
 
 LINK_AUDIENCE = "brandpay-wallet"  # a link is addressed to the portal ...
 RESULT_ISSUER = "brandpay-wallet"  # ... and a result comes from it (never confusable)
-ACTIONS = ("pay", "manage")
+ACTIONS = ("pay", "manage", "mandate")
 _ALG = "HS256"
 _MAX_TOKEN = 4096
 _LEEWAY = 30  # seconds of clock skew tolerated between merchant and portal
@@ -79,6 +80,10 @@ class VerifiedLink:
     return_url: str
     order: Order | None
     max_amount: int | None
+    # action "mandate": what the member is asked to agree to (the link's `mandate`
+    # claim, checked), with the expiry counted from now.
+    terms: Any = None
+    reference: str | None = None
 
 
 # -- making links (the API does it for merchants; merchants may also sign their own) --
@@ -92,8 +97,13 @@ def sign_link(
     order: Order | None = None,
     max_amount: int | None = None,
     ttl: int | None = None,
+    mandate: dict[str, Any] | None = None,
 ) -> str:
-    """A compact JWS wallet link token signed with the merchant's current secret."""
+    """A compact JWS wallet link token signed with the merchant's current secret.
+
+    `mandate` (action "mandate"): the claim {description, max_amount, max_charges,
+    period, valid_days, reference?} the member is asked to agree to.
+    """
     kid, key = merchants.current_key(merchant)
     now = int(time.time())
     claims: dict[str, Any] = {
@@ -108,6 +118,8 @@ def sign_link(
     if order is not None:
         claims["order_id"] = order.order_id
         claims["max_amount"] = max_amount if max_amount is not None else order.amount
+    if mandate is not None:
+        claims["mandate"] = mandate
     return jwt.encode({"alg": _ALG, "kid": kid}, claims, OctKey.import_key(key))
 
 
@@ -239,7 +251,60 @@ def verify_link(token: str, actor: str) -> VerifiedLink:
                 merchant,
                 order=order.order_id,
             )
+    if action == "mandate":
+        terms, reference = _check_mandate(claims, merchant, actor)
+        return VerifiedLink(
+            merchant, action, jti, return_url, None, None, terms, reference
+        )
     return VerifiedLink(merchant, action, jti, return_url, order, ceiling)
+
+
+def _check_mandate(
+    claims: dict[str, Any], merchant: Merchant, actor: str
+) -> tuple[Any, str | None]:
+    """The `mandate` claim as checked Terms (services/mandates.py), or refused."""
+    asked = claims.get("mandate")
+    asked = asked if isinstance(asked, dict) else {}
+    days, reference = asked.get("valid_days"), asked.get("reference")
+    try:
+        if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+            raise mandates.InvalidMandateError()
+        if reference is not None and (
+            not isinstance(reference, str) or not 1 <= len(reference) <= 100
+        ):
+            raise mandates.InvalidMandateError()
+        terms = mandates.Terms(
+            asked.get("description"),  # type: ignore[arg-type]
+            asked.get("max_amount"),  # type: ignore[arg-type]
+            asked.get("max_charges"),  # type: ignore[arg-type]
+            asked.get("period"),  # type: ignore[arg-type]
+            utcnow() + timedelta(days=min(days, mandates.MAX_VALID_DAYS)),
+        ).check()
+    except (mandates.InvalidMandateError, TypeError, AttributeError):
+        raise _refuse(
+            LinkError(_("This link does not say what the shop may charge.")),
+            actor,
+            merchant,
+        ) from None
+    return terms, reference
+
+
+def sign_mandate_result(merchant: Merchant, mandate: Any) -> str:
+    """A JWS for the merchant about a mandate the member answered: id and status."""
+    return _sign_result(
+        merchant,
+        mandate_id=mandate.public_id,
+        status=mandate.status,
+        reference=mandate.reference,
+    )
+
+
+def with_result(url: str, token: str) -> str:
+    """`url` with `wallet_result=<token>` added to its query."""
+    parts = urlsplit(url)
+    query = urlencode({"wallet_result": token})
+    query = f"{parts.query}&{query}" if parts.query else query
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
 def _check_times(claims: dict[str, Any], actor: str, merchant: Merchant) -> None:
@@ -402,6 +467,13 @@ def _spend(link: VerifiedLink, order: Order, member_id: int | None, actor: str) 
 
 def sign_result(merchant: Merchant, order: Order) -> str:
     """A JWS the merchant verifies with its secret: order id, status, amount, time."""
+    return _sign_result(
+        merchant, order_id=order.order_id, status=order.status, amount=order.amount
+    )
+
+
+def _sign_result(merchant: Merchant, **facts: Any) -> str:
+    """A short-lived result JWS from this portal to the merchant, with `facts`."""
     kid, key = merchants.current_key(merchant)
     now = int(time.time())
     claims = {
@@ -410,9 +482,7 @@ def sign_result(merchant: Merchant, order: Order) -> str:
         "jti": secrets.token_urlsafe(16),
         "iat": now,
         "exp": now + _RESULT_TTL,
-        "order_id": order.order_id,
-        "status": order.status,
-        "amount": order.amount,
+        **facts,
     }
     return jwt.encode({"alg": _ALG, "kid": kid}, claims, OctKey.import_key(key))
 
@@ -434,10 +504,7 @@ def return_url_for(order: Order, member: Member | None) -> str:
         # The allow-list may have changed since the order was made: never redirect to
         # an address the merchant no longer vouches for.
         raise LinkError(_("This order has no address to return to."), status=404)
-    parts = urlsplit(target)
-    query = urlencode({"wallet_result": sign_result(merchant, order)})
-    query = f"{parts.query}&{query}" if parts.query else query
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+    return with_result(target, sign_result(merchant, order))
 
 
 @dataclass(frozen=True)

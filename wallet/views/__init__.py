@@ -11,10 +11,12 @@ from wallet.views import (  # noqa: F401 (admin_* are imported for their routes)
     admin_audit,
     admin_exports,
     admin_links,
+    admin_mandates,
     admin_merchants,
     admin_payments,
     auth,
     email_change,
+    mandates,
     merchant,
     merchant_api,
     notices,
@@ -38,4 +40,5 @@ BLUEPRINTS = (
     password_reset.bp,
     email_change.bp,
     account.bp,
+    mandates.bp,
 )

@@ -34,13 +34,15 @@ from wtforms.validators import (
 )
 
 from wallet.errors import ConflictError
-from wallet.extensions import login_manager
+from wallet.extensions import limiter, login_manager
 from wallet.forms import ConfirmForm, member_cancel_days_field
 from wallet.labels import krw
 from wallet.models.merchant import Merchant
 from wallet.models.order import Order
 from wallet.security import keep_shown_once, pop_shown_once, reauth_required
 from wallet.services import (
+    brandpay,
+    mandates,
     merchants,
     orders,
     outbox,
@@ -105,9 +107,61 @@ def landing(token: str) -> ResponseReturnValue:
     else:
         link = wallet_links.verify_link(token, current_user.email)
     allow_framing_by(link.merchant)
+    if link.action == "mandate":
+        return _mandate_page(link, token)
     return render_template(
         "merchant/landing.html", link=link, token=token, form=ConfirmForm()
     )
+
+
+SELECTED_METHOD = "selected"  # the form's "my selected method" choice
+
+
+def _mandate_page(
+    link: wallet_links.VerifiedLink, token: str, error: str | None = None
+) -> ResponseReturnValue:
+    """What the member is asked to agree to, the method choice, BrandPay's billing
+    agreement (static/js/mandate.js runs `brandpay.requestBillingAuth()`)."""
+    overview = brandpay.methods_overview(current_user)
+    linked = overview.link_status in ("linked", "needs_relink")
+    page = render_template(
+        "merchant/mandate.html",
+        # Agreed already (e.g. the window came back as a whole page): no second window.
+        agreed=linked and mandates.has_agreement(current_user),
+        link=link,
+        terms=link.terms,
+        token=token,
+        overview=overview,
+        form=ConfirmForm(),
+        error=error,
+        selected=SELECTED_METHOD,
+    )
+    return page, 409 if error else 200
+
+
+@bp.post("/l/<token>/mandate")
+@login_required
+@limiter.limit("20 per minute")
+def approve_mandate(token: str) -> ResponseReturnValue:
+    """Approve the link's mandate with the chosen method; back to the shop, signed."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    link = wallet_links.verify_link(token, current_user.email)
+    if link.action != "mandate":
+        abort(404)
+    choice = request.form.get("method", SELECTED_METHOD)
+    method_key = None if choice == SELECTED_METHOD else choice[:300]
+    allow_framing_by(link.merchant)
+    try:
+        mandate = mandates.approve_link(current_user, link, method_key)
+    except (
+        mandates.MandateNoAgreementError,
+        mandates.MandateMethodRemovedError,
+        mandates.MandateMemberWithdrawnError,
+    ) as exc:
+        return _mandate_page(link, token, exc.message)
+    result = wallet_links.sign_mandate_result(link.merchant, mandate)
+    return redirect(wallet_links.with_result(link.return_url, result), code=303)
 
 
 @bp.post("/l/<token>/guest")
@@ -259,6 +313,7 @@ def _dashboard(
         key_form=key_form or KeyForm(formdata=None),
         form=ConfirmForm(),
         refund_requests=requests,
+        mandates=mandates.list_for_merchant(merchant, limit=20)[0],
         policy_form=policy_form,
         hook_form=hook_form or PreapprovalForm(formdata=None, obj=merchant),
         failed=failed,

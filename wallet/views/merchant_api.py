@@ -24,10 +24,12 @@ from pydantic import ValidationError
 from wallet.errors import ConflictError, WalletError
 from wallet.extensions import csrf, limiter
 from wallet.models._types import iso_z
+from wallet.models.mandate import next_period_start
 from wallet.models.order import Order
 from wallet.security import DB_INT_MAX
 from wallet.services import (
     checkout_options,
+    mandates,
     merchants,
     orders,
     preapproval,
@@ -191,14 +193,18 @@ def _post(
     ok: dict[int, tuple[type[schemas.BaseModel], str]],
     *errors: int,
     hold: bool = False,
+    resp: schemas.Response | None = None,
 ) -> Callable[[View], Callable[..., ResponseReturnValue]]:
-    """A POST route: body and Idempotency-Key validated and documented, then idempotent."""
+    """A POST route: body and Idempotency-Key validated and documented, then idempotent.
+
+    `resp`: the documented answers, when they need more than `answers(ok, *errors)`.
+    """
 
     def decorate(view: View) -> Callable[..., ResponseReturnValue]:
         return api_spec.validate(
             json=body,
             headers=schemas.IdempotencyHeaders,
-            resp=schemas.answers(ok, *errors),
+            resp=resp or schemas.answers(ok, *errors),
             before=_refuse,
             operation_id=schemas.operation_id(view.__name__),
         )(idempotent(view, hold=hold))
@@ -380,6 +386,43 @@ def create_manage_link() -> tuple[dict[str, Any], int]:
     return _link_json(token), 201
 
 
+@bp.post("/mandate-links")
+@_post(
+    schemas.NewMandateLink,
+    {201: (schemas.WalletLink, "The link: send the member to its url.")},
+    400,
+    401,
+    409,
+    422,
+    429,
+)
+def create_mandate_link() -> tuple[dict[str, Any], int]:
+    """A signed wallet link asking a member for a mandate (action `mandate`).
+
+    The member reviews it, picks a method and agrees to BrandPay's billing terms;
+    they come back to return_url with a signed `wallet_result` naming the mandate.
+    """
+    data = request.context.json
+    return_url = merchants.checked_return_url(g.merchant, data.return_url)
+    asked: dict[str, Any] = {
+        "description": data.description,
+        "max_amount": data.max_amount,
+        "max_charges": data.max_charges,
+        "period": data.period,
+        "valid_days": data.valid_days,
+    }
+    if data.reference is not None:
+        asked["reference"] = data.reference
+    token = wallet_links.sign_link(
+        g.merchant,
+        "mandate",
+        return_url or "",
+        ttl=_ttl(data.expires_in),
+        mandate=asked,
+    )
+    return _link_json(token), 201
+
+
 def _ttl(expires_in: int | None) -> int | None:
     """The link's lifetime: the schema's range, capped by this portal's WALLET_LINK_TTL."""
     top = current_app.config["WALLET_LINK_TTL"]
@@ -452,13 +495,20 @@ def list_refund_requests() -> ResponseReturnValue:
     rows, more = refund_requests.list_for_merchant(
         g.merchant,
         status=None if query.status == "ALL" else query.status,
-        before=min(int(query.cursor), DB_INT_MAX) if query.cursor else None,
+        before=_before(query.cursor),
         limit=query.limit,
     )
-    return {
-        "data": [refund_requests.as_json(r) for r in rows],
-        "next_cursor": str(more) if more is not None else None,
-    }
+    return _listing([refund_requests.as_json(r) for r in rows], more)
+
+
+def _before(cursor: str | None) -> int | None:
+    """An id cursor (digits, checked by the query model) as a bound for the query."""
+    return min(int(cursor), DB_INT_MAX) if cursor else None
+
+
+def _listing(data: list[dict[str, Any]], more: int | None) -> dict[str, Any]:
+    """One page of an id-cursor listing."""
+    return {"data": data, "next_cursor": str(more) if more is not None else None}
 
 
 @bp.get("/refund-requests/<request_id>")
@@ -509,3 +559,109 @@ def decline_refund_request(request_id: str) -> tuple[dict[str, Any], int]:
         f"merchant:{g.merchant.public_id}",
     )
     return refund_requests.as_json(refund_request), 200
+
+
+# -- mandates and their charges (issue 15) --------------------------------------------
+# A mandate starts with the member's approval (POST /mandate-links asks for one); the
+# API lists, shows and revokes them, and charges under them (services/mandates.py).
+
+
+def _mandate_json(mandate: Any) -> dict[str, Any]:
+    return {
+        "mandate_id": mandate.public_id,
+        "status": mandate.shown_status,
+        "description": mandate.description,
+        "reference": mandate.reference,
+        "max_amount": mandate.max_amount,
+        "max_charges": mandate.max_charges,
+        "period": mandate.period,
+        "method": "selected" if mandate.method_key is None else "chosen",
+        "charges_in_period": mandate.charges_in_period(),
+        "period_resets_at": iso_z(next_period_start(mandate.period)),
+        "expires_at": iso_z(mandate.expires_at),
+        "created_at": iso_z(mandate.created_at),
+        "approved_at": iso_z(mandate.approved_at),
+        "revoked_at": iso_z(mandate.revoked_at),
+        "revoked_by": mandate.revoked_by,
+    }
+
+
+def _charge_json(mandate_id: str, order: Order) -> dict[str, Any]:
+    payment = order.payment
+    return {
+        "mandate_id": mandate_id,
+        "order_id": order.order_id,
+        "order_name": order.order_name,
+        "amount": order.amount,
+        "status": order.status,
+        "method": payment.method if payment is not None else None,
+        "approved_at": iso_z(payment.approved_at) if payment is not None else None,
+        "created_at": iso_z(order.created_at),
+    }
+
+
+@bp.get("/mandates")
+@_get(
+    (schemas.MandateList, "A page of mandates."),
+    400,
+    401,
+    429,
+    query=schemas.MandateQuery,
+)
+def list_mandates() -> ResponseReturnValue:
+    """Your mandates, newest first (pending ones too: asked, not yet approved)."""
+    query = request.context.query
+    rows, more = mandates.list_for_merchant(
+        g.merchant, before=_before(query.cursor), limit=query.limit
+    )
+    return _listing([_mandate_json(m) for m in rows], more)
+
+
+@bp.get("/mandates/<mandate_id>")
+@_get((schemas.Mandate, "The mandate."), *schemas.READ)
+def get_mandate(mandate_id: str) -> ResponseReturnValue:
+    """One mandate, with how many charges its current period has used."""
+    return _mandate_json(mandates.of_merchant(g.merchant, mandate_id))
+
+
+@bp.post("/mandates/<mandate_id>/revoke")
+@_post(
+    schemas.RevokeMandate,
+    {200: (schemas.Mandate, "Revoked (or already ended); it allows no more charges.")},
+    *schemas.WRITE,
+)
+def revoke_mandate(mandate_id: str) -> tuple[dict[str, Any], int]:
+    """End the mandate at once."""
+    mandate = mandates.of_merchant(g.merchant, mandate_id)
+    mandates.revoke(
+        mandate,
+        f"merchant:{g.merchant.public_id}",
+        "merchant",
+        request.context.json.reason,
+    )
+    return _mandate_json(mandate), 200
+
+
+@bp.post("/mandates/<mandate_id>/charges")
+@_post(
+    schemas.NewCharge,
+    {},
+    resp=schemas.charge_answers(
+        {
+            201: (schemas.Charge, "Charged: the order is DONE."),
+            202: (
+                schemas.Charge,
+                "Sent, but Toss's answer was lost: the order is UNKNOWN until it is "
+                "settled (GET /orders/{order_id}; a webhook follows). Never charged "
+                "twice.",
+            ),
+        }
+    ),
+)
+def charge_mandate(mandate_id: str) -> tuple[dict[str, Any], int]:
+    """Charge the member's saved method under the mandate (autopay)."""
+    data = request.context.json
+    order = mandates.charge(
+        g.merchant, mandate_id, data.amount, data.order_id, data.order_name
+    )
+    return _charge_json(mandate_id, order), 201 if order.status == "DONE" else 202

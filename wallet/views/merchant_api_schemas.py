@@ -16,12 +16,18 @@ from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
 from spectree.models import SecureType
 from spectree.plugins.flask_plugin import FlaskPlugin
 
+from wallet.models.mandate import (
+    MANDATE_STATUSES,
+    MAX_CHARGES_PER_PERIOD,
+    MAX_DESCRIPTION,
+    PERIODS,
+)
 from wallet.models.order import (
     HOOK_STATES,
     MAX_AMOUNT,
     MAX_ORDER_NAME,
     MIN_AMOUNT,
-    PAY_WAYS,
+    ORDER_PAY_WAYS,
     RECEIPT_TYPES,
     STATUSES,
 )
@@ -108,9 +114,49 @@ class DeclineRefundRequest(_Body):
     reason: _text(MAX_REASON)  # type: ignore[valid-type]
 
 
+class NewCharge(_Body):
+    """A charge under a mandate: your orderId, the amount and what it is for."""
+
+    amount: Amount
+    order_id: str = Field(
+        pattern=r"^[A-Za-z0-9_-]{6,64}$",
+        description="Your unique orderId (6-64 of A-Z a-z 0-9 _ -); Toss sees it.",
+    )
+    order_name: _text(MAX_ORDER_NAME)  # type: ignore[valid-type]
+
+
+class RevokeMandate(_Body):
+    reason: _text(MAX_REASON) | None = None  # type: ignore[valid-type]
+
+
+class NewMandateLink(_Body):
+    """What the member is asked to agree to, and where they return."""
+
+    description: _text(MAX_DESCRIPTION) = Field(  # type: ignore[valid-type]
+        description="What the member reads, e.g. 'Monthly tea box, up to 30,000 KRW'."
+    )
+    max_amount: Amount = Field(description="The most one charge may take (KRW).")
+    max_charges: int = Field(strict=True, ge=1, le=MAX_CHARGES_PER_PERIOD)
+    period: Literal[PERIODS] = Field(  # type: ignore[valid-type]
+        description="Calendar periods in Korea Standard Time: day, week (from "
+        "Monday) or month (from the 1st)."
+    )
+    valid_days: int = Field(
+        strict=True, ge=1, le=3660, description="The mandate expires after this."
+    )
+    return_url: Url
+    reference: _text(100) | None = None  # type: ignore[valid-type]
+    expires_in: LinkTtl | None = None
+
+
 class Page(BaseModel):
     limit: int = Field(default=20, ge=1, le=100)
     cursor: str | None = Field(default=None, max_length=200)
+
+
+class MandateQuery(BaseModel):
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: str | None = Field(default=None, pattern=r"^[0-9]{1,10}$")
 
 
 class RefundRequestQuery(BaseModel):
@@ -182,7 +228,7 @@ class OrderList(BaseModel):
 class WalletLink(BaseModel):
     url: str
     token: str
-    action: Literal["pay", "manage"]
+    action: Literal["pay", "manage", "mandate"]
     expires_at: str = Field(json_schema_extra={"format": "date-time"})
 
 
@@ -197,9 +243,9 @@ class Payment(BaseModel):
     order_id: str
     status: str
     method: str | None
-    pay_way: Literal[PAY_WAYS] | None = Field(  # type: ignore[valid-type]
+    pay_way: Literal[ORDER_PAY_WAYS] | None = Field(  # type: ignore[valid-type]
         description="Which window paid: BrandPay, Toss's card window or the "
-        "international card window."
+        "international card window; AUTOPAY: a charge under a mandate."
     )
     total_amount: int
     balance_amount: int
@@ -213,6 +259,43 @@ class Payment(BaseModel):
         description="The cash receipt Toss issued for an account payment."
     )
     cancels: list[Cancel]
+
+
+class Mandate(BaseModel):
+    mandate_id: str
+    status: Literal[MANDATE_STATUSES]  # type: ignore[valid-type]
+    description: str
+    reference: str | None
+    max_amount: int
+    max_charges: int
+    period: Literal[PERIODS]  # type: ignore[valid-type]
+    method: Literal["selected", "chosen"] = Field(
+        description="selected: the member's selected method at each charge; "
+        "chosen: the method the member picked when approving."
+    )
+    charges_in_period: int
+    period_resets_at: str = Field(json_schema_extra={"format": "date-time"})
+    expires_at: str = Field(json_schema_extra={"format": "date-time"})
+    created_at: str = Field(json_schema_extra={"format": "date-time"})
+    approved_at: str | None = Field(json_schema_extra={"format": "date-time"})
+    revoked_at: str | None = Field(json_schema_extra={"format": "date-time"})
+    revoked_by: Literal["member", "merchant", "admin"] | None
+
+
+class MandateList(BaseModel):
+    data: list[Mandate]
+    next_cursor: str | None
+
+
+class Charge(BaseModel):
+    mandate_id: str
+    order_id: str
+    order_name: str
+    amount: int
+    status: Literal[STATUSES]  # type: ignore[valid-type]
+    method: str | None
+    approved_at: str | None = Field(json_schema_extra={"format": "date-time"})
+    created_at: str = Field(json_schema_extra={"format": "date-time"})
 
 
 class RefundRequest(BaseModel):
@@ -239,8 +322,19 @@ _ERRORS = {
     404: "No such order or request (or not this merchant's).",
     409: "Conflicts with the order's state, or the same Idempotency-Key is in flight.",
     422: "Idempotency-Key reused with another request, or return_url not allowed.",
+    402: "Toss declined the charge (CHARGE_DECLINED); the order is kept as FAILED.",
     429: "Rate limit per API key reached.",
     502: "Toss could not be reached; nothing was refunded. Retry with the same key.",
+}
+MANDATE_REFUSALS = {
+    409: "The mandate does not allow a charge now: MANDATE_NOT_ACTIVE, "
+    "MANDATE_REVOKED, MANDATE_EXPIRED, MANDATE_PERIOD_LIMIT_REACHED, "
+    "MANDATE_METHOD_REMOVED, MANDATE_MEMBER_WITHDRAWN, "
+    "MANDATE_BILLING_AGREEMENT_MISSING or DUPLICATED_ORDER_ID; nothing was charged.",
+    422: "MANDATE_AMOUNT_OVER_LIMIT or MANDATE_AMOUNT_BELOW_MINIMUM (nothing was "
+    "charged), or the Idempotency-Key was reused with another request.",
+    502: "Toss could not be reached before anything was charged. Retry with the "
+    "same Idempotency-Key.",
 }
 READ = (400, 401, 404, 429)
 WRITE = (400, 401, 404, 409, 422, 429)
@@ -256,6 +350,15 @@ def answers(ok: dict[int, tuple[type[BaseModel], str]], *errors: int) -> Respons
     """The documented answers of one route: its successes and its error statuses."""
     models: dict[str, Any] = {f"HTTP_{s}": pair for s, pair in ok.items()}
     models |= {f"HTTP_{s}": (Error, _ERRORS[s]) for s in errors}
+    return Response(**models)
+
+
+def charge_answers(ok: dict[int, tuple[type[BaseModel], str]]) -> Response:
+    """A charge's answers: the mandate's refusals have their own descriptions."""
+    models: dict[str, Any] = {f"HTTP_{s}": pair for s, pair in ok.items()}
+    for status in (400, 401, 402, 404, 409, 422, 429, 502):
+        text = MANDATE_REFUSALS.get(status, _ERRORS[status])
+        models[f"HTTP_{status}"] = (Error, text)
     return Response(**models)
 
 

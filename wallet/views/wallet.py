@@ -30,7 +30,8 @@ bp = Blueprint("wallet", __name__)
 LINK_MODES = ("link", "add")
 # Every BrandPay window may call the redirect handler (a consent or a registration,
 # also inside a payment or the settings): each records a pending attempt first.
-ATTEMPT_MODES = (*LINK_MODES, "settings", "pay")
+# "mandate": BrandPay's billing agreement on a mandate's approval page (issue 15).
+ATTEMPT_MODES = (*LINK_MODES, "settings", "pay", "mandate")
 AFTER_LINK_KEY = "after_link"
 LINK_MODE_KEY = "link_mode"
 
@@ -117,7 +118,12 @@ def _fetched_by_sdk() -> bool:
 
 def _linked_message(
     mode: str | None, target: str, was_linked: bool, fetched: bool
-) -> str:
+) -> str | None:
+    if mode == "mandate":
+        # Fetched: the approval page goes on by itself. As a whole page: back to it.
+        if fetched:
+            return None
+        return _("You agreed to BrandPay's automatic payment terms. Approve to finish.")
     if mode in ("add", "settings") or (mode == "pay" and was_linked):
         return _("The payment method was added.")
     if mode == "pay" and fetched:  # the payment goes on in the same window
@@ -159,7 +165,9 @@ def callback() -> ResponseReturnValue:
         return page, exc.status
     mode = session.pop(LINK_MODE_KEY, None)
     target = safe_next(session.pop(AFTER_LINK_KEY, None), url_for("wallet.methods"))
-    flash(_linked_message(mode, target, was_linked, fetched), "success")
+    message = _linked_message(mode, target, was_linked, fetched)
+    if message:
+        flash(message, "success")
     if fetched:
         # The SDK goes on in its window (e.g. to the payment): answer at once, no
         # page; the message waits in the session for the next page.
