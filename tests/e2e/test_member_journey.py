@@ -98,7 +98,7 @@ def test_member_journey_link_pay_refund_remove_withdraw_completes(
 
     # History lists it; the wallet home shows it under recent payments.
     page.get_by_role("navigation", name="Main").get_by_role(
-        "link", name="Payments"
+        "link", name="Payments", exact=True
     ).click()
     row = page.get_by_role("row").filter(has_text="Green tea, 100 g")
     assert row.count() == 1
