@@ -10,7 +10,9 @@ It shows the things a merchant integrates (see docs/merchants.md):
 4. subscribe (docs/merchants.md, "Subscribe"): ask the member for a mandate with a
    signed `mandate` link (`/subscribe`), verify the signed result they come back with
    (`/subscribed`), then charge their saved method without them
-   (`POST /subscriptions/<mandate_id>/charge`), reading each refusal's error code.
+   (`POST /subscriptions/<mandate_id>/charge`), reading each refusal's error code;
+5. answer the portal's pre-approval hook (docs/merchants.md, "The pre-approval hook") at
+   `/pre-approve`: yes only for an order this shop made, at the price it asked.
 
 It depends on nothing from the `wallet` package: only Flask, requests and joserfc.
 
@@ -151,6 +153,7 @@ def create_shop(
         SHOP_PUBLIC_URL=public_url.rstrip("/"),
     )
     app.extensions["shop_webhooks"] = []  # message ids seen (a real shop: its DB)
+    app.extensions["shop_orders"] = {}  # order_id -> amount this shop asked for
 
     def post(
         path: str, body: dict[str, Any], key: str | None = None
@@ -183,6 +186,7 @@ def create_shop(
                 "return_url": current_app.config["SHOP_PUBLIC_URL"] + "/return",
             },
         )
+        current_app.extensions["shop_orders"][order["order_id"]] = order["amount"]
         link = api(f"/orders/{order['order_id']}/wallet-links", {})
         return render_template_string(
             PAGE,
@@ -281,6 +285,24 @@ def create_shop(
         return render_template_string(
             RESULT, title=error["code"], text=error["message"]
         ), response.status_code
+
+    @app.post("/pre-approve")
+    def pre_approve() -> tuple[dict[str, Any], int]:
+        """The portal asks before it confirms: signed like a webhook; only an explicit
+        `{"approve": true}` lets the payment go through."""
+        try:
+            verify_webhook(
+                current_app.config["SHOP_SIGNING_SECRETS"],
+                request.headers,
+                request.get_data(),
+            )
+        except ResultError:
+            return {"error": "bad signature"}, 400  # not a yes: nothing is confirmed
+        data = (request.get_json(silent=True) or {}).get("data") or {}
+        asked = current_app.extensions["shop_orders"].get(data.get("order_id"))
+        if asked is None or asked != data.get("amount"):
+            return {"approve": False, "reason": "Not an order of this shop"}, 200
+        return {"approve": True}, 200
 
     @app.post("/webhooks")
     def webhook() -> tuple[str, int]:

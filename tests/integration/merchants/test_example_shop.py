@@ -18,6 +18,7 @@ from tests.integration.merchants.conftest import Shop, load_order, make_shop
 from tests.integration.payments.conftest import Payer, path_of
 from wallet.extensions import db
 from wallet.models import Member
+from wallet.models.merchant import Merchant
 from wallet.services import outbox
 
 
@@ -163,3 +164,66 @@ def test_example_shop_rejects_unsigned_webhook(wired: tuple[Shop, Flask]) -> Non
     )
     assert resp.status_code == 400
     assert shop_app.extensions["shop_webhooks"] == []
+
+
+def _confirms(sandbox: Any, order_id: str) -> int:
+    return sum(
+        1
+        for c in sandbox.calls("/v1/brandpay/payments/confirm")
+        if (c.get("idempotencyKey") or "").startswith(f"confirm-{order_id}-")
+    )
+
+
+def test_example_shop_pre_approval_says_yes_to_its_own_orders_only(
+    app: Flask,
+    sandbox: Any,
+    wired: tuple[Shop, Flask],
+    member_client: Callable[..., Any],
+) -> None:
+    """The shop's /pre-approve, set as the merchant's hook over real HTTP: its own
+    order (made on its product page) is confirmed; an order it never made (created
+    with its key by someone else) is declined and never reaches Toss's confirm."""
+    shop, shop_app = wired
+    with app.app_context():
+        merchant = db.session.get(Merchant, shop.id)
+        merchant.confirm_url = shop_app.config["SHOP_PUBLIC_URL"] + "/pre-approve"
+        db.session.commit()
+    html = shop_app.test_client().get("/").get_data(as_text=True)
+    link = urlsplit(html.split('href="', 1)[1].split('"', 1)[0]).path
+    payer = _paying_member(app, sandbox, member_client)
+    payer.client.get(link)
+    own = payer.post_form(link, link, {}).headers["Location"].rsplit("/", 1)[1]
+    assert payer.client.get(path_of(payer.authorize(own))).status_code == 303
+    assert load_order(app, own).status == "DONE"
+    assert _confirms(sandbox, own) == 1
+
+    api = app.test_client()
+    stranger = api.post(
+        "/api/v1/orders",
+        json={
+            "amount": 12300,
+            "order_name": "Not from the shop's page",
+            "return_url": shop_app.config["SHOP_PUBLIC_URL"] + "/return",
+        },
+        headers=shop.headers("stranger-1"),
+    )
+    assert stranger.status_code == 201
+    other = stranger.get_json()["order_id"]
+    made = api.post(
+        f"/api/v1/orders/{other}/wallet-links", json={}, headers=shop.headers("sl-1")
+    )
+    assert made.status_code == 201, made.get_json()
+    path = urlsplit(made.get_json()["url"]).path
+    payer.client.get(path)
+    assert payer.post_form(path, path, {}).status_code == 303
+    page = payer.client.get(path_of(payer.authorize(other)), follow_redirects=True)
+    order = load_order(app, other)
+    assert (order.status, order.failure_code) == ("FAILED", "MERCHANT_DECLINED")
+    assert order.preapproval_reason == "Not an order of this shop"
+    assert _confirms(sandbox, other) == 0
+    assert "declined" in page.get_data(as_text=True)
+
+    unsigned = shop_app.test_client().post(
+        "/pre-approve", json={"data": {"order_id": own, "amount": 12300}}
+    )
+    assert unsigned.status_code == 400  # not a yes
