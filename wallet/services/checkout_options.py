@@ -28,6 +28,7 @@ from wallet.models import Member
 from wallet.models.order import (
     INSTALLMENT_MINIMUM,
     INSTALLMENT_MONTHS,
+    PAY_AUTOPAY,
     PAY_BRANDPAY,
     PAY_CARD,
     PENDING,
@@ -196,7 +197,7 @@ def expected_months(order: Order) -> int | None:
     them pick, and its answer stands."""
     if order.installment_months is None:
         return None
-    if order.pay_way not in (PAY_BRANDPAY, PAY_CARD):
+    if order.pay_way not in (PAY_BRANDPAY, PAY_CARD, PAY_AUTOPAY):
         return 0  # the international window offers no installments
     return order.installment_months
 

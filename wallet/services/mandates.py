@@ -57,7 +57,15 @@ from wallet.models.order import (
     UNKNOWN,
     Order,
 )
-from wallet.services import audit, brandpay, events, orders, payments, toss
+from wallet.services import (
+    audit,
+    brandpay,
+    checkout_options,
+    events,
+    orders,
+    payments,
+    toss,
+)
 from wallet.toss import TossApiError, TossError
 from wallet.toss.types import BrandPayCard
 
@@ -410,13 +418,25 @@ def revoke(mandate: Mandate, actor: str, by: str, reason: str | None = None) -> 
 
 
 def charge(
-    merchant: Merchant, public_id: str, amount: int, order_id: str, order_name: str
+    merchant: Merchant,
+    public_id: str,
+    amount: int,
+    order_id: str,
+    order_name: str,
+    *,
+    installment_months: int | None = None,
+    use_card_point: bool | None = None,
 ) -> Order:
     """Charge the member's method under the mandate; returns the order (DONE, or
     UNKNOWN/CONFIRMING while Toss's answer is being settled).
 
-    Raises a Mandate*Error (nothing written, Toss not called) when a rule refuses,
-    ChargeDeclinedError when Toss refused (the order is kept FAILED).
+    `installment_months` (0, or 2-12 from 50,000 KRW) and `use_card_point` are for a
+    card method, as for a checkout (issue 15); Toss's answer is re-checked against
+    them like any other payment's (checkout_options.mismatch).
+
+    Raises a Mandate*Error or CheckoutOptionsError (nothing written, Toss not called)
+    when a rule refuses, ChargeDeclinedError when Toss refused (the order is kept
+    FAILED).
     """
     mandate = of_merchant(merchant, public_id)
     existing = orders.find(order_id)
@@ -435,6 +455,11 @@ def charge(
     _require_linked(member)
     if not ORDER_ID_RE.match(order_id):
         raise InvalidMandateError(_("order_id is not valid."))
+    months = (
+        None
+        if installment_months is None
+        else checkout_options.check_installment(amount, installment_months)
+    )
     if mandate.charges_in_period() >= mandate.max_charges:
         raise MandatePeriodLimitError()  # a cheap early answer; _reserve decides
     method_key, kind = _method_for(mandate, member)
@@ -442,7 +467,17 @@ def charge(
         raise MandateAmountBelowMinimumError(
             payments.fail_message("BELOW_MINIMUM_AMOUNT")
         )
-    order = _reserve(mandate, member, amount, order_id, order_name)
+    if kind != "card" and (months or use_card_point):
+        raise checkout_options.CheckoutOptionsError(
+            _(
+                "Installments and card points are for cards; this mandate's method is an account."
+            ),
+            "installment_months" if months else "use_card_point",
+        )
+    card = {"installment_months": months, "use_card_point": use_card_point}
+    order = _reserve(
+        mandate, member, amount, order_id, order_name, card if kind == "card" else {}
+    )
     return _autopay(order, member.customer_key, method_key)
 
 
@@ -520,7 +555,12 @@ def _method_for(mandate: Mandate, member: Member) -> tuple[str, str]:
 
 
 def _reserve(
-    mandate: Mandate, member: Member, amount: int, order_id: str, order_name: str
+    mandate: Mandate,
+    member: Member,
+    amount: int,
+    order_id: str,
+    order_name: str,
+    card: dict[str, Any],
 ) -> Order:
     """Take one charge of the period and insert the charge's order, in one commit.
 
@@ -573,6 +613,7 @@ def _reserve(
         expires_at=now + timedelta(seconds=current_app.config["ORDER_TTL"]),
         confirm_attempts=1,
         confirm_started_at=now,
+        **card,  # installment_months, use_card_point: a card method's options
     )
     db.session.add(order)
     try:
@@ -602,6 +643,8 @@ def _autopay(order: Order, customer_key: str, method_key: str) -> Order:
             order.order_id,
             order.order_name,
             idempotency_key=order.autopay_idempotency_key(),
+            card_installment_plan=order.installment_months,
+            use_card_point=order.use_card_point,
         )
     except (TossError, ValueError) as exc:
         return _after_autopay_error(order, exc)

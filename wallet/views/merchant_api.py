@@ -662,6 +662,12 @@ def charge_mandate(mandate_id: str) -> tuple[dict[str, Any], int]:
     """Charge the member's saved method under the mandate (autopay)."""
     data = request.context.json
     order = mandates.charge(
-        g.merchant, mandate_id, data.amount, data.order_id, data.order_name
+        g.merchant,
+        mandate_id,
+        data.amount,
+        data.order_id,
+        data.order_name,
+        installment_months=data.installment_months,
+        use_card_point=data.use_card_point,
     )
     return _charge_json(mandate_id, order), 201 if order.status == "DONE" else 202

@@ -123,6 +123,15 @@ class NewCharge(_Body):
         description="Your unique orderId (6-64 of A-Z a-z 0-9 _ -); Toss sees it.",
     )
     order_name: _text(MAX_ORDER_NAME)  # type: ignore[valid-type]
+    installment_months: int | None = Field(
+        None,
+        strict=True,
+        description="A card method only: 0 = lump sum, or 2-12 months (from 50,000 "
+        "KRW). Left out: Toss's default, a lump sum.",
+    )
+    use_card_point: bool | None = Field(
+        None, strict=True, description="A card method only: pay with card points."
+    )
 
 
 class RevokeMandate(_Body):
@@ -327,6 +336,9 @@ _ERRORS = {
     502: "Toss could not be reached; nothing was refunded. Retry with the same key.",
 }
 MANDATE_REFUSALS = {
+    400: "The body is not valid (INVALID_REQUEST), or its card options are not "
+    "(INVALID_CHECKOUT_OPTIONS: installments other than 0 or 2-12, under 50,000 KRW, "
+    "or installments or card points on an account); nothing was charged.",
     409: "The mandate does not allow a charge now: MANDATE_NOT_ACTIVE, "
     "MANDATE_REVOKED, MANDATE_EXPIRED, MANDATE_PERIOD_LIMIT_REACHED, "
     "MANDATE_METHOD_REMOVED, MANDATE_MEMBER_WITHDRAWN, "

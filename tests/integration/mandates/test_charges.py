@@ -154,9 +154,10 @@ def _refuses_without_writing(
     status: int,
     code: str,
     amount: int = 9900,
+    **over: Any,
 ) -> None:
     before = counts(app)
-    resp, order_id = charge(api, mandate_id, amount)
+    resp, order_id = charge(api, mandate_id, amount, **over)
     refused(resp, status, code)
     assert counts(app) == before
     assert autopay_calls(sandbox, order_id) == []
@@ -432,6 +433,20 @@ def test_toss_refusal_maps_to_its_mandate_code_and_fails_the_order(
     assert load(app, mandate_id).period_count == 0
 
 
+def _account_mandate(
+    sandbox: Any,
+    browser: Callable[..., Browser],
+    link: Callable[..., Any],
+    make_mandate: Callable[..., str],
+    **terms: Any,
+) -> str:
+    """A new member with a bank account only, and their approved mandate on it."""
+    who = browser()
+    link(who, account=True)
+    account = sandbox.methods(who.customer_key)["accounts"][0]["methodKey"]
+    return make_mandate(who, method_key=account, **terms)
+
+
 def test_below_the_accounts_minimum(
     app: Flask,
     api: Callable[..., Any],
@@ -441,10 +456,7 @@ def test_below_the_accounts_minimum(
     make_mandate: Callable[..., str],
 ) -> None:
     # contract §9: an account charge needs 200 won; a card charge 100.
-    who = browser()
-    link(who, account=True)
-    account = sandbox.methods(who.customer_key)["accounts"][0]["methodKey"]
-    mandate_id = make_mandate(who, method_key=account)
+    mandate_id = _account_mandate(sandbox, browser, link, make_mandate)
     _refuses_without_writing(
         app, api, sandbox, mandate_id, 422, "MANDATE_AMOUNT_BELOW_MINIMUM", 150
     )
@@ -461,3 +473,78 @@ def _withdraw_billing_agreement(sandbox: Any, who: Browser) -> None:
             customer["agreedTerms"] = [t for t in customer["agreedTerms"] if t != 7]
             key = f"{customer['mId']}:{customer['customerKey']}"
             engine.store.put("customer", key, customer)
+
+
+def test_card_options_reach_toss_and_come_back_in_the_api(
+    app: Flask, api: Callable[..., Any], sandbox: Any, make_mandate: Callable[..., str]
+) -> None:
+    mandate_id = make_mandate(max_amount=100000)
+    resp, order_id = charge(
+        api, mandate_id, 60000, installment_months=3, use_card_point=True
+    )
+    assert resp.status_code == 201, resp.get_json()
+    card = sandbox.payment_by_order(order_id)["card"]
+    assert (card["installmentPlanMonths"], card["useCardPoint"]) == (3, True)
+    with app.app_context():
+        order = db.session.scalar(select(Order).where(Order.order_id == order_id))
+        assert (order.installment_months, order.use_card_point) == (3, True)
+        assert order.payment.installment_months == 3
+    payment = api("GET", f"/payments/{order_id}").get_json()
+    assert (payment["installment_months"], payment["use_card_point"]) == (3, True)
+    # Left out, Toss charges a lump sum and nothing is stored as chosen.
+    resp, plain = charge(api, mandate_id, 60000)
+    assert resp.status_code == 201
+    assert sandbox.payment_by_order(plain)["card"]["installmentPlanMonths"] == 0
+    assert (
+        api("GET", f"/orders/{plain}").get_json()["options"]["installment_months"]
+        is None
+    )
+
+
+@pytest.mark.parametrize(
+    ("amount", "over"),
+    [
+        (60000, {"installment_months": 1}),  # 0 or 2-12
+        (60000, {"installment_months": 13}),
+        (49999, {"installment_months": 2}),  # installments from 50,000 won
+    ],
+)
+def test_bad_installments_refused_before_toss(
+    app: Flask,
+    api: Callable[..., Any],
+    sandbox: Any,
+    make_mandate: Callable[..., str],
+    amount: int,
+    over: dict[str, Any],
+) -> None:
+    mandate_id = make_mandate(max_amount=100000)
+    _refuses_without_writing(
+        app, api, sandbox, mandate_id, 400, "INVALID_CHECKOUT_OPTIONS", amount, **over
+    )
+    assert load(app, mandate_id).period_count == 0
+
+
+def test_card_options_on_an_account_refused_before_toss(
+    app: Flask,
+    api: Callable[..., Any],
+    sandbox: Any,
+    browser: Callable[..., Browser],
+    link: Callable[..., Any],
+    make_mandate: Callable[..., str],
+) -> None:
+    mandate_id = _account_mandate(
+        sandbox, browser, link, make_mandate, max_amount=100000
+    )
+    for over in ({"installment_months": 3}, {"use_card_point": True}):
+        _refuses_without_writing(
+            app,
+            api,
+            sandbox,
+            mandate_id,
+            400,
+            "INVALID_CHECKOUT_OPTIONS",
+            60000,
+            **over,
+        )
+    resp, _order = charge(api, mandate_id, 60000, installment_months=0)
+    assert resp.status_code == 201, resp.get_json()  # a lump sum is no option at all
