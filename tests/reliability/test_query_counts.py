@@ -238,3 +238,11 @@ def test_queries_methods_1_vs_4_methods_same_count(
     large = _measure(who.client, count_queries, "/wallet/methods")
     _assert_flat(small, large)
     assert large[0] <= 10, large[1]
+    # The token path's rollback (before the Toss call) no longer makes the page read
+    # its member and link rows again (issue 16): the loader's member row, the page's
+    # link row and the token path's own fresh read of it, nothing more.
+    first_lines = large[1].splitlines()
+    assert sum(s.startswith("SELECT members.") for s in first_lines) == 1, large[1]
+    assert sum(s.startswith("SELECT brandpay_links.") for s in first_lines) == 2, large[
+        1
+    ]

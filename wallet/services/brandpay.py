@@ -9,14 +9,17 @@ import hashlib
 import hmac
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from wallet.crypto import VaultError
 from wallet.errors import ConflictError, NotFoundError, UpstreamError, WalletError
@@ -290,7 +293,8 @@ def methods_overview_of(member: Member, link: BrandPayLink | None) -> MethodsOve
         )
     cached_count = link.method_count  # read now: the token path ends the transaction
     try:
-        methods = call_with_token(member, lambda token: toss().get_methods(token))
+        with _kept_loaded(member, link):
+            methods = call_with_token(member, lambda token: toss().get_methods(token))
     except RelinkRequiredError:
         return MethodsOverview(NEEDS_RELINK)
     except NotLinkedError:  # withdrawn or revoked meanwhile
@@ -307,6 +311,31 @@ def methods_overview_of(member: Member, link: BrandPayLink | None) -> MethodsOve
         accounts=methods.accounts,
         selected_method_id=methods.selected_method_id,
     )
+
+
+@contextmanager
+def _kept_loaded(*rows: object) -> Iterator[None]:
+    """Keep the rows' loaded columns across the token path's rollback (issue 16).
+
+    The token path ends its read transaction before calling Toss (no snapshot or row
+    lock held across the call), and a rollback expires every row of the session: the
+    methods page then read its member and link again, two statements, to render what
+    it had read a moment before. The columns loaded now are put back as they were;
+    anything written since (a commit, `populate_existing`) is not overwritten: only
+    attributes still expired afterwards are restored.
+    """
+    kept = []
+    for row in rows:
+        state = inspect(row)
+        columns = state.mapper.column_attrs.keys()
+        kept.append((row, {k: state.dict[k] for k in columns if k in state.dict}))
+    yield
+    for row, values in kept:
+        state = inspect(row)
+        if state.session is not db.session() or state.deleted or state.detached:
+            continue
+        for key in values.keys() & state.expired_attributes:
+            set_committed_value(row, key, values[key])
 
 
 def _gone(member: Member) -> MethodsOverview:
