@@ -313,6 +313,20 @@ def methods_overview_of(member: Member, link: BrandPayLink | None) -> MethodsOve
     )
 
 
+# BrandPayLink columns the token path writes when it refreshes (brandpay_tokens).
+_REFRESH_WRITES = frozenset(
+    {
+        "access_token_enc",
+        "refresh_token_enc",
+        "access_expires_at",
+        "version",
+        "refresh_lock_until",
+        "refresh_failed_at",
+        "relink_reason",
+    }
+)
+
+
 @contextmanager
 def _kept_loaded(*rows: object) -> Iterator[None]:
     """Keep the rows' loaded columns across the token path's rollback (issue 16).
@@ -322,12 +336,15 @@ def _kept_loaded(*rows: object) -> Iterator[None]:
     methods page then read its member and link again, two statements, to render what
     it had read a moment before. The columns loaded now are put back as they were;
     anything written since (a commit, `populate_existing`) is not overwritten: only
-    attributes still expired afterwards are restored.
+    attributes still expired afterwards are restored. The columns a token refresh
+    writes (ciphertexts, expiry, version, the refresh claim) are never restored: a
+    refresh commits and the next rollback expires them again, so an old value put back
+    would look current. Reading one of them loads the row afresh.
     """
     kept = []
     for row in rows:
         state = inspect(row)
-        columns = state.mapper.column_attrs.keys()
+        columns = set(state.mapper.column_attrs.keys()) - _REFRESH_WRITES
         kept.append((row, {k: state.dict[k] for k in columns if k in state.dict}))
     yield
     for row, values in kept:
