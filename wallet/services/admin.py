@@ -11,11 +11,13 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy.orm import joinedload
 
 from wallet.errors import ConflictError, NotFoundError, WalletError
 from wallet.extensions import db
 from wallet.models import Member
 from wallet.models.brandpay_link import LINKED, BrandPayLink
+from wallet.models.mandate import Mandate
 from wallet.models.member import CUSTOMER_KEY_RE
 from wallet.models.merchant import Merchant
 from wallet.models.notice import LINK_REVOKED, RELINK_REQUIRED, MemberNotice
@@ -167,6 +169,7 @@ class MemberDetail:
     refunds: list[tuple[PaymentCancel, str]]  # (refund, orderId), newest first
     audit: audit.AuditPage
     notices: list[MemberNotice] = field(default_factory=list)
+    mandates: list[Mandate] = field(default_factory=list)
 
 
 def _member_or_404(member_id: int) -> Member:
@@ -223,6 +226,19 @@ def recent_refunds(member_id: int, limit: int = 20) -> list[tuple[PaymentCancel,
     return [(cancel, order_id) for cancel, order_id in rows]
 
 
+def _mandates_of(member_id: int, limit: int = 20) -> list[Mandate]:
+    """The member's mandates with their shops (pending ones too), newest first."""
+    return list(
+        db.session.scalars(
+            select(Mandate)
+            .options(joinedload(Mandate.merchant))
+            .where(Mandate.member_id == member_id)
+            .order_by(Mandate.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def member_detail(
     member_id: int,
     viewer: Member,
@@ -241,6 +257,7 @@ def member_detail(
         refunds=refunds,
         audit=audit.page(before=audit_before, subject=subject, size=20),
         notices=notices.pending(member),
+        mandates=_mandates_of(member.id),
     )
     # Reading a member's personal data is itself worth a trail (who looked, when).
     audit.record(viewer.email, "admin.member_viewed", subject)

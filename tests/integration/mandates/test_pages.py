@@ -173,6 +173,29 @@ def test_merchant_dashboard_lists_its_mandates(
     assert "Monthly tea box" in html
 
 
+def test_admin_member_page_lists_the_members_mandates(
+    app: Flask,
+    browser: Callable[..., Browser],
+    linked: Browser,
+    make_mandate: Callable[..., str],
+) -> None:
+    admin = browser("admin")
+    member_page = f"/admin/members/{linked.member_id}"
+    before = admin.client.get(member_page).get_data(as_text=True)
+    assert "No mandates" in before
+    mandate_id = make_mandate()
+    page = admin.client.get(member_page)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert mandate_id in html and "Monthly tea box" in html
+    assert "No mandates" not in html
+    # Another member's page does not show it.
+    other = browser()
+    assert mandate_id not in admin.client.get(
+        f"/admin/members/{other.member_id}"
+    ).get_data(as_text=True)
+
+
 @pytest.mark.parametrize("path", ["/wallet/mandates", "/admin/mandates", "landing"])
 def test_mandate_pages_in_korean_have_no_stray_english(
     app: Flask,
