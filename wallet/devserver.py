@@ -108,7 +108,9 @@ def _seed_demo(app: Flask, portal_url: str, sandbox_url: str | None) -> list[str
         )
         if _serve(shop, SHOP_PORT, "example-shop"):
             lines.append(f"example shop  {shop_url}/  (merchant {merchant.public_id})")
-            lines.append(f"subscribe     {shop_url}/subscribe  (a mandate, then charges)")
+            lines.append(
+                f"subscribe     {shop_url}/subscribe  (a mandate, then charges)"
+            )
             # Only the key's public prefix: secrets stay out of terminals and logs.
             prefix = "_".join(merchant.api_key.split("_")[:2])
             lines.append(f"shop API key  {prefix}_…  (full key in {store}, mode 600)")

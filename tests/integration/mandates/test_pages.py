@@ -187,7 +187,8 @@ def test_admin_member_page_lists_the_members_mandates(
     page = admin.client.get(member_page)
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert mandate_id in html and "Monthly tea box" in html
+    assert mandate_id in html
+    assert "Monthly tea box" in html
     assert "No mandates" not in html
     # Another member's page does not show it.
     other = browser()
