@@ -113,6 +113,7 @@ def test_pages_anonymous_and_member_accessible_and_fit_phone(
         ("receipt-shop", f"/pay/orders/{seeded['shop_order']}/receipt"),
         ("history-filtered", "/pay/history?status=paid&shop=direct"),
         ("new-payment", "/pay/new"),
+        ("mandates", "/wallet/mandates"),
         ("account", "/account"),
         ("not-found", "/no/such/page"),
     ]
@@ -151,6 +152,7 @@ def test_pages_admin_and_merchant_accessible_and_fit_phone(
         ("admin-payment", f"/admin/payments/{seeded['order_id']}"),
         ("admin-merchants", "/admin/merchants"),
         ("admin-audit", "/admin/audit"),
+        ("admin-mandates", "/admin/mandates"),
         ("admin-merchant-detail", f"/admin/merchants/{seeded['merchant_pk']}"),
         ("admin-export", "/admin/payments/export"),
     ]
@@ -187,12 +189,14 @@ def test_pages_korean_fit_phone_and_wide_screen(
             "/pay/history",
             f"/pay/orders/{seeded['order_id']}/receipt",
             f"/pay/orders/{seeded['shop_order']}/receipt",
+            "/wallet/mandates",
             "/account",
         ],
         demo.DEMO_ADMIN: [
             "/admin/payments",
             f"/admin/payments/{seeded['order_id']}",
             f"/admin/members/{seeded['member_id']}",
+            "/admin/mandates",
             "/admin/audit",
         ],
         demo.DEMO_SHOP_STAFF: [
