@@ -15,15 +15,7 @@
     status.textContent = text;
   }
 
-  function busy(button, on) {
-    var pending = document.getElementById("brandpay-pending");
-    if (pending) pending.hidden = !on;
-    if (on) {
-      button.setAttribute("aria-disabled", "true");
-    } else {
-      button.removeAttribute("aria-disabled");
-    }
-  }
+  var busy = toss.busy;
 
   function showOneTouch() {
     var state = document.getElementById("onetouch-state");

@@ -13,13 +13,7 @@
   var button = form.querySelector("button[type=submit]");
 
   function busy(on) {
-    var pending = document.getElementById("brandpay-pending");
-    if (pending) pending.hidden = !on;
-    if (on) {
-      button.setAttribute("aria-disabled", "true");
-    } else {
-      button.removeAttribute("aria-disabled");
-    }
+    toss.busy(button, on);
   }
 
   form.addEventListener("submit", function (event) {

@@ -86,8 +86,21 @@
     return toss.brandpay({ customerKey: d.customerKey, redirectUrl: d.redirectUrl });
   }
 
+  // While a Toss window is open: the pending spinner shows and the button is inert
+  // (aria-disabled, so it keeps its focus and its name for screen readers).
+  function busy(button, on) {
+    var pending = document.getElementById("brandpay-pending");
+    if (pending) pending.hidden = !on;
+    if (on) {
+      button.setAttribute("aria-disabled", "true");
+    } else {
+      button.removeAttribute("aria-disabled");
+    }
+  }
+
   window.WalletToss = {
     config: d,
+    busy: busy,
     sdk: sdk,
     brandpay: brandpay,
     problem: problem,
