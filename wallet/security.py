@@ -28,6 +28,7 @@ from werkzeug.routing import IntegerConverter
 from wallet.extensions import db, login_manager
 from wallet.models import Member
 from wallet.models.member import is_staff_of_any
+from wallet.sessions import session_member
 
 F = TypeVar("F", bound=Callable[..., Any])
 HANDLE_SESSION_KEY = "_sh"  # this session's device handle (services/sessions.py)
@@ -409,8 +410,12 @@ def init_app(app: Flask) -> None:
         member_id, sep, epoch = user_id.partition(":")
         if not sep or not member_id.isdigit() or not epoch.isdigit():
             return None
-        # The member and the nav's "is merchant staff" in one statement (issue 16).
-        found = db.session.execute(_LOAD_MEMBER, {"member_id": int(member_id)}).first()
+        # Read with the session row when the session knew its member (sessions.py);
+        # else the member and the nav's "is merchant staff" in one statement (issue 16).
+        found = (
+            session_member(int(member_id))
+            or db.session.execute(_LOAD_MEMBER, {"member_id": int(member_id)}).first()
+        )
         if found is None or found[0].session_epoch != int(epoch):
             return None
         member, is_staff = found

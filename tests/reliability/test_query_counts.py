@@ -239,10 +239,26 @@ def test_queries_methods_1_vs_4_methods_same_count(
     _assert_flat(small, large)
     assert large[0] <= 10, large[1]
     # The token path's rollback (before the Toss call) no longer makes the page read
-    # its member and link rows again (issue 16): the loader's member row, the page's
+    # its member and link rows again (issue 16): the member row (read with the session), the page's
     # link row and the token path's own fresh read of it, nothing more.
     first_lines = large[1].splitlines()
-    assert sum(s.startswith("SELECT members.") for s in first_lines) == 1, large[1]
+    assert sum(" members.email" in s for s in first_lines) == 1, large[1]
     assert sum(s.startswith("SELECT brandpay_links.") for s in first_lines) == 2, large[
         1
     ]
+
+
+@pytest.mark.parametrize("page", ["/wallet", "/account", "/pay/history"])
+def test_queries_session_and_member_in_one_statement(
+    browser: Callable[..., Any],  # noqa: F811
+    count_queries: Callable[[], Any],
+    page: str,
+) -> None:
+    # Issue 16: the session row and its member (with "is merchant staff") are one
+    # statement; the user loader reads nothing more.
+    who = browser()
+    _count, lines = _measure(who.client, count_queries, page)
+    statements = lines.splitlines()
+    assert statements[0].startswith("SELECT web_sessions.data"), lines
+    assert " members.email" in statements[0], lines
+    assert sum(" members.email" in s for s in statements) == 1, lines

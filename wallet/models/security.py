@@ -31,6 +31,9 @@ class WebSession(db.Model):  # type: ignore[name-defined,misc]
     session_id: Mapped[str] = mapped_column(String(100), unique=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     expiry: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # The logged-in member's id, written with the data: the session read joins the
+    # member row (issue 16). A hint only; the user loader checks the data's own id.
+    member_id: Mapped[int | None] = mapped_column(Integer)
 
     def __repr__(self) -> str:
         return f"<WebSession {self.id}>"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask, request
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.conftest import csrf_token, log_in, make_app
 from tests.integration.security.conftest import PASSWORD, Browser, post_form
@@ -297,3 +297,21 @@ def test_session_use_is_noted_at_most_every_touch_interval(
             assert db.session.scalar(select(MemberSession.last_seen_at)) > before
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def test_session_member_hint_naming_someone_else_is_not_believed(
+    app: Flask, browser: Callable[..., Browser]
+) -> None:
+    # Issue 16: the session read joins the member whose id is stored beside the data.
+    # That id is only a hint: a row pointing at another member (a bug, a hand edit)
+    # must not make the request that member's, nor end the session's own login.
+    alice, bob = browser(), browser()
+    with app.app_context():
+        changed = db.session.execute(
+            update(WebSession).values(member_id=bob.member_id)
+        ).rowcount
+        db.session.commit()
+    assert changed >= 2
+    html = alice.client.get("/account").get_data(as_text=True)
+    assert alice.email in html
+    assert bob.email not in html
