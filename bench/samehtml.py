@@ -1,6 +1,7 @@
 """Do two template folders render the same pages? (issue 16: speed-ups that keep the HTML)
 
     .venv/bin/python -m bench.samehtml OLD_TEMPLATES [--jinja-gettext]
+    .venv/bin/python -m bench.samehtml --dump FOLDER   # then diff -r two trees' folders
 
 One bench world (`bench/pages.py`: seeded database, sandbox, logged-in clients): every
 GET page of the page list, in Korean and in English, rendered with OLD_TEMPLATES (for
@@ -92,9 +93,59 @@ def main(old: str, jinja_gettext: bool) -> int:
     return 1 if differ else 0
 
 
+# What differs between two bench worlds however alike their code: random ids and keys,
+# the sandbox's port, cursors and times that carry the seeding's clock.
+_WORLD = [
+    (re.compile(r"127\.0\.0\.1:\d+"), "127.0.0.1:PORT"),
+    (re.compile(r"\bbench_[0-9a-f]{8}_"), "bench_RUN_"),
+    (re.compile(r"\bbpk_[0-9a-f]{8}"), "bpk_PREFIX"),
+    (
+        re.compile(
+            r"\b(ord|cus|mch|bm|mk|wl|pay|tk|key|mdt|whk|evt)_[A-Za-z0-9_\-]{6,}"
+        ),
+        r"\1_ID",
+    ),
+    (re.compile(r"\b\d{13,}-\d+\b"), "CURSOR"),
+    (re.compile(r"\d{4}[.\-/] ?\d{1,2}[.\-/] ?\d{1,2}\.?"), "DATE"),
+    (re.compile(r"[A-Z][a-z]{2} \d{1,2}, \d{4}"), "DATE"),
+    (re.compile(r"(오전|오후|AM|PM)"), "AMPM"),
+]
+
+
+def _world_free(text: str) -> str:
+    for pattern, repl in _WORLD:
+        text = pattern.sub(repl, text)
+    return text
+
+
+def dump(folder: str) -> int:
+    """Save every GET page of a fresh bench world, rendered by this tree's code and
+    templates, with the world's random ids replaced: run it in two trees (a worktree
+    of main and a branch) and `diff -r` the folders to see what a Python change did."""
+    from pathlib import Path
+
+    logging.disable(logging.CRITICAL)
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    with pages.world() as w:
+        env = w.portal.jinja_env
+        _render(w, env.loader, env.globals["_"])  # first views: flashes, counts
+        shown = _render(w, env.loader, env.globals["_"])
+    for name, text in shown.items():
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+        (out / f"{slug}.html").write_text(_world_free(text), encoding="utf-8")
+    print(f"# {len(shown)} pages written to {out}")
+    return 0
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m bench.samehtml")
-    parser.add_argument("old_templates")
+    parser.add_argument("old_templates", nargs="?")
     parser.add_argument("--jinja-gettext", action="store_true")
+    parser.add_argument("--dump", metavar="FOLDER", help="save this tree's pages")
     args = parser.parse_args()
+    if args.dump:
+        sys.exit(dump(args.dump))
+    if not args.old_templates:
+        parser.error("give OLD_TEMPLATES or --dump FOLDER")
     sys.exit(main(args.old_templates, args.jinja_gettext))

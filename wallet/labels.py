@@ -7,6 +7,8 @@ pages and mails show these labels. An unknown value is shown as it is (as a code
 
 from __future__ import annotations
 
+from typing import Any
+
 import flask_babel
 from flask_babel import LazyString, get_locale
 from flask_babel import lazy_gettext as _l
@@ -129,10 +131,22 @@ AUDIT_ACTION: dict[str, LazyString] = {
 def _language() -> str:
     """This request's language, from the state `wallet.templating` keeps per request
     (Flask-Babel's `get_locale()` looks it up again on every call: issue 16)."""
-    from wallet.templating import request_babel
-
-    state = request_babel()
+    state = _request_babel()()
     return state.language if state is not None else str(get_locale() or "ko")
+
+
+def _request_babel() -> Any:
+    """`wallet.templating.request_babel` (it imports this module: imported on first
+    use, then kept; an import statement per call cost more than the label)."""
+    global _REQUEST_BABEL
+    if _REQUEST_BABEL is None:
+        from wallet.templating import request_babel
+
+        _REQUEST_BABEL = request_babel
+    return _REQUEST_BABEL
+
+
+_REQUEST_BABEL: Any = None
 
 
 def say(text: LazyString) -> str:
@@ -140,9 +154,7 @@ def say(text: LazyString) -> str:
     up once (`wallet.templating.request_babel`) instead of on every label."""
     if text._func is not flask_babel.gettext or text._kwargs or len(text._args) != 1:
         return str(text)
-    from wallet.templating import request_babel
-
-    state = request_babel()
+    state = _request_babel()()
     if state is None:
         return str(text)
     return str(state.translations.ugettext(text._args[0]))

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale
 from babel.dates import DateTimeFormat, DateTimePattern, get_datetime_format
 from babel.support import NullTranslations
-from flask import Flask, current_app, g, request, url_for
-from flask.globals import _cv_app  # Flask 3: the app context's ContextVar
+from flask import Flask, current_app, g, url_for
+from flask.globals import _cv_app, _cv_request  # Flask 3: the contexts' ContextVars
 from flask_babel import (
     format_date,
     format_datetime,
@@ -23,6 +23,7 @@ from flask_babel import (
     get_translations,
     to_user_timezone,
 )
+from flask_wtf.csrf import generate_csrf
 from jinja2 import pass_eval_context
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
@@ -233,13 +234,33 @@ def template_gettext(eval_ctx: EvalContext, string: str, /, **variables: Any) ->
 
 def fixed_url(endpoint: str, **values: Any) -> str:
     """`url_for` for a URL that depends on nothing but its arguments (the header's
-    links, static files): built once per app and script root (issue 16)."""
-    key = (request.script_root, endpoint, tuple(sorted(values.items())))
-    cache = current_app.extensions.setdefault("wallet_fixed_urls", {})
+    links, static files): built once per app and script root (issue 16). The
+    contexts are read from their ContextVars, not through `request`/`current_app`
+    (a LocalProxy per access cost as much as the url_for it saves)."""
+    app = _cv_app.get().app
+    key = (
+        _cv_request.get().request.script_root,
+        endpoint,
+        tuple(sorted(values.items())) if values else (),
+    )
+    cache = app.extensions.setdefault("wallet_fixed_urls", {})
     found = cache.get(key)
     if found is None:
         found = cache[key] = url_for(endpoint, **values)
     return found  # type: ignore[no-any-return]
+
+
+def csrf_token() -> str:
+    """The page's CSRF token: Flask-WTF's `generate_csrf`, which signs it once per
+    request and keeps it on `g`; taken from there when it is (issue 16: the header's
+    two forms and each form of a page ask for it, and each ask re-read the config)."""
+    app_ctx = _cv_app.get(None)
+    if app_ctx is not None:
+        field = app_ctx.app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+        token = app_ctx.g.__dict__.get(field)
+        if token is not None:
+            return token  # type: ignore[no-any-return]
+    return generate_csrf()  # type: ignore[no-any-return]
 
 
 def local_date(value: datetime | None) -> str:
@@ -286,6 +307,7 @@ def init_app(app: Flask) -> None:
     # `_()` itself: one call, not Jinja's alias → newstyle wrapper → callable chain.
     app.jinja_env.globals["_"] = template_gettext
     app.jinja_env.globals["fixed_url"] = fixed_url
+    app.jinja_env.globals["csrf_token"] = csrf_token  # over Flask-WTF's (same token)
 
     def has_endpoint(name: str) -> bool:
         return name in app.view_functions
@@ -297,4 +319,5 @@ def init_app(app: Flask) -> None:
             "current_locale": str(get_locale() or "ko"),
             "languages": current_app.config["LANGUAGES"],
             "sdk_url": current_app.config["SDK_URL"],
+            "csrf_token": csrf_token,  # Flask-WTF's context processor sets its own
         }

@@ -143,3 +143,27 @@ def test_template_gettext_matches_jinja(
             assert fast == jinja, text
         korean = env.from_string("{{ _('Payments') }}").render()
     assert (korean == "Payments") == (lang == "en")
+
+
+def test_fixed_url_and_csrf_token_match_flask(app: Flask) -> None:
+    # Issue 16: both read the contexts from their ContextVars; the URLs must be
+    # url_for's (script root included) and the token Flask-WTF's own, signed once.
+    from flask import url_for
+    from flask_wtf.csrf import generate_csrf
+
+    from wallet.templating import csrf_token, fixed_url
+
+    for root in ("", "/wallet-app"):
+        with app.test_request_context("/", base_url=f"http://localhost{root}/"):
+            for endpoint, values in [
+                ("pay.history", {}),
+                ("static", {"filename": "css/app.css"}),
+            ]:
+                assert fixed_url(endpoint, **values) == url_for(endpoint, **values)
+                assert fixed_url(endpoint, **values).startswith(root + "/")
+            first = csrf_token()
+            assert first == generate_csrf() == csrf_token()
+            html = render_template_string("{{ csrf_token() }}")
+            assert html == first
+    with app.test_request_context("/"):
+        assert csrf_token() != first  # a new request, a newly signed token
