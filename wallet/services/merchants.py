@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 
@@ -425,19 +425,25 @@ def api_keys(merchant: Merchant) -> list[MerchantApiKey]:
     )
 
 
+# The key and its merchant in one statement, built once: every API call asks (issue 16).
+_KEY_AND_MERCHANT = (
+    select(MerchantApiKey, Merchant)
+    .outerjoin(Merchant, Merchant.id == MerchantApiKey.merchant_id)
+    .where(MerchantApiKey.key_hash == bindparam("digest"))
+)
+
+
 def authenticate_api_key(raw: str | None) -> tuple[Merchant, MerchantApiKey]:
     """The active merchant behind a bearer key, or ApiAuthError."""
     if not raw or not raw.startswith(API_KEY_PREFIX) or len(raw) > 200:
         raise ApiAuthError(_("Send a valid API key as `Authorization: Bearer <key>`."))
     digest = _hash_key(raw)
-    key = db.session.scalar(
-        select(MerchantApiKey).where(MerchantApiKey.key_hash == digest)
-    )
+    found = db.session.execute(_KEY_AND_MERCHANT, {"digest": digest}).first()
+    key, merchant = found if found is not None else (None, None)
     # The lookup is by a hash of the key, so timing reveals nothing about the stored
     # keys; compare_digest guards the final equality anyway.
     if key is None or not hmac.compare_digest(key.key_hash, digest) or not key.active:
         raise ApiAuthError(_("This API key is unknown or revoked."))
-    merchant = db.session.get(Merchant, key.merchant_id)
     if merchant is None or not merchant.active:
         raise ApiAuthError(_("This merchant account is disabled."))
     now = utcnow()

@@ -116,3 +116,28 @@ def test_api_order_taken_over_then_refused_stores_the_refusal(
     _replayed_twice(api, BODY, "stale", 400)
     assert _count(app, ApiIdempotencyKey.id) == 1
     assert _count(app, Order.id) == 0
+
+
+def test_api_order_reads_key_and_merchant_in_one_statement(
+    app: Flask, api: Api
+) -> None:
+    # Issue 16: the bearer key and its merchant are one SELECT; then the key's
+    # reservation, the order, its shop row and the stored answer. Nothing else.
+    api("POST", "/orders", json=BODY)  # the key's last_used_at is written once
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        resp = api("POST", "/orders", json=BODY, idem="one-read")
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert resp.status_code == 201
+    selects = [s for s in statements if s.startswith("SELECT")]
+    assert len(selects) == 1, statements
+    assert "FROM merchant_api_keys LEFT OUTER JOIN merchants" in selects[0]
+    assert len(statements) == 5, statements
