@@ -120,6 +120,10 @@ def test_queries_receipt_1_vs_10_cancels_same_count(
     _add_cancels(app, pk, 9)
     large = _measure(client, count_queries, f"/pay/orders/{order_id}/receipt")
     _assert_flat(small, large)
+    # Issue 16: the session with its member, then the order with its payment and
+    # cancels, one statement each (a direct payment: no shop to read).
+    assert large[0] == 2, large[1]
+    assert large[1].splitlines()[1].startswith("SELECT orders."), large[1]
 
 
 def test_queries_admin_members_5_vs_50_same_count(

@@ -315,7 +315,9 @@ def fail(order_id: str) -> ResponseReturnValue:
 @login_required
 def receipt(order_id: str) -> ResponseReturnValue:
     """The order's outcome, cancels and Toss's receipt link."""
-    order = payments.refresh_if_unknown(orders.get_for_member(current_user, order_id))
+    order = payments.refresh_if_unknown(
+        orders.get_for_member(current_user, order_id, with_payment=True)
+    )
     if order.status == PENDING:
         return redirect(url_for("pay.checkout", order_id=order.order_id))
     return _receipt_page(
