@@ -134,4 +134,5 @@ def _init(app: Flask) -> None:
         app.config["TOSS_API_BASE"],
         app.config["TOSS_SECRET_KEY"] or "",
         timeout=tuple(app.config["TOSS_TIMEOUT"]),
+        proxy=app.config.get("TOSS_PROXY") or None,
     )

@@ -58,6 +58,9 @@ class Config:
     TOSS_CLIENT_KEY: str | None = None
     TOSS_SECRET_KEY: str | None = None
     TOSS_TIMEOUT = (3.05, 10.0)  # connect, read (seconds)
+    # An HTTP(S) proxy for the calls to Toss, e.g. "http://egress.internal:3128". The
+    # environment's HTTPS_PROXY and ~/.netrc are not used for them.
+    TOSS_PROXY: str | None = None
 
     # Public base URL of the portal, used for the BrandPay redirect, success and fail
     # URLs handed to the SDK. None → derived from the request (development only).

@@ -1247,3 +1247,62 @@ def test_has_billing_agreement_reads_billing_terms(
     h = make((200, terms))
     assert h.client.has_billing_agreement(CUSTOMER) is agreed
     assert h.transport.sent[0].query["scope"] == ["BILLING"]
+
+
+class _Recorder:
+    """A loopback HTTP server answering every GET with PAYMENT; keeps request lines."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        lines: list[str] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                lines.append(self.requestline)
+                body = json.dumps(PAYMENT).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self.lines = lines
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_client_ignores_environment_proxies_and_uses_the_configured_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Issue 16: no proxy or netrc lookups from the environment on each call; the way
+    # to Toss is TOSS_PROXY. A dead proxy in the environment must change nothing.
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    toss, proxy = _Recorder(), _Recorder()
+    try:
+        with TossClient(toss.url, SECRET, timeout=(2, 2)) as direct:
+            assert direct.get_payment(PAYMENT_KEY).payment_key == PAYMENT_KEY
+        assert toss.lines == [f"GET /v1/payments/{PAYMENT_KEY} HTTP/1.1"]
+        # Through the configured proxy: it receives the absolute URL (RFC 9112 §3.2.2).
+        with TossClient(
+            "http://toss.invalid", SECRET, timeout=(2, 2), proxy=proxy.url
+        ) as proxied:
+            assert proxied.get_payment(PAYMENT_KEY).status == "DONE"
+        assert proxy.lines == [
+            f"GET http://toss.invalid/v1/payments/{PAYMENT_KEY} HTTP/1.1"
+        ]
+    finally:
+        toss.close()
+        proxy.close()
