@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from wallet.extensions import db
 from wallet.models._types import utcnow
@@ -148,6 +148,26 @@ _N_ORDER = len(_ORDER_COLUMNS)
 _N_ROW = _N_ORDER + len(_PAYMENT_COLUMNS)
 
 
+def _select(join_shop: bool, join_member: bool) -> Select[Any]:
+    """The list statement without its filters: the shop's name and the member's
+    email are joined unless the list is filtered on that shop or member."""
+    joined = _O.outerjoin(_P, _P.c.order_pk == _O.c.id)
+    columns: list[Any] = [*_ORDER_COLUMNS, *_PAYMENT_COLUMNS]
+    if join_shop:
+        joined = joined.outerjoin(_SHOP, _SHOP.c.id == _O.c.merchant_id)
+        columns.append(_SHOP.c.name)
+    if join_member:
+        joined = joined.outerjoin(_WHO, _WHO.c.id == _O.c.member_id)
+        columns.append(_WHO.c.email)
+    return select(*columns).select_from(joined).order_by(*orders.NEWEST_FIRST)
+
+
+# Built once (issue 16): (join the shop, join the member) -> statement.
+_SELECTS = {
+    (shop, who): _select(shop, who) for shop in (True, False) for who in (True, False)
+}
+
+
 def listed(
     *,
     member: Member | None = None,
@@ -166,21 +186,8 @@ def listed(
     if merchant is not None:
         where["merchant_id"] = merchant.id
     clauses = orders.filters(cursor=cursor, **where)
-    joined = _O.outerjoin(_P, _P.c.order_pk == _O.c.id)
-    columns: list[Any] = [*_ORDER_COLUMNS, *_PAYMENT_COLUMNS]
-    if merchant is None:
-        joined = joined.outerjoin(_SHOP, _SHOP.c.id == _O.c.merchant_id)
-        columns.append(_SHOP.c.name)
-    if member is None:
-        joined = joined.outerjoin(_WHO, _WHO.c.id == _O.c.member_id)
-        columns.append(_WHO.c.email)
-    query = (
-        select(*columns)
-        .select_from(joined)
-        .where(*clauses)
-        .order_by(*orders.NEWEST_FIRST)
-        .limit(limit + 1)
-    )
+    base = _SELECTS[merchant is None, member is None]
+    query = base.where(*clauses).limit(limit + 1)
     # A Core statement does not autoflush; the ORM `page` would have (no-op if clean).
     db.session.flush()
     rows = db.session.execute(query).all()
