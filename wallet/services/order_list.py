@@ -115,6 +115,8 @@ _O = Order.__table__
 _P = Payment.__table__
 _SHOP = Merchant.__table__
 _WHO = Member.__table__
+# ListedOrder's fields in order; merchant_id and member_id last (_build reads them
+# by position).
 _ORDER_COLUMNS = [
     _O.c[name]
     for name in (
