@@ -206,15 +206,20 @@ def test_queries_api_orders_and_payment_5_vs_50_same_count(
     _assert_flat(one, ten)
 
 
-def test_queries_merchant_dashboard_5_vs_50_orders_same_count(
-    app: Flask, member_login: Callable[..., Any], count_queries: Callable[[], Any]
-) -> None:
-    client, member_id = member_login()
+def _staff_of_a_shop(app: Flask, member_id: int) -> Any:
     with app.app_context():
         shop = make_shop()
         merchant = db.session.get(Merchant, shop.id)
         email = db.session.get(Member, member_id).email
         merchants.add_staff(merchant, email, "test")
+    return shop
+
+
+def test_queries_merchant_dashboard_5_vs_50_orders_same_count(
+    app: Flask, member_login: Callable[..., Any], count_queries: Callable[[], Any]
+) -> None:
+    client, member_id = member_login()
+    shop = _staff_of_a_shop(app, member_id)
     _seed_payments(app, None, 5, merchant_id=shop.id)
     small = _measure(client, count_queries, "/merchant")
     _seed_payments(app, None, 45, merchant_id=shop.id)
@@ -266,3 +271,80 @@ def test_queries_session_and_member_in_one_statement(
     assert statements[0].startswith("SELECT web_sessions.data"), lines
     assert " members.email" in statements[0], lines
     assert sum(" members.email" in s for s in statements) == 1, lines
+
+
+# Columns the list pages never show: whole ORM rows (orders.page) selected them.
+_NOT_LISTED = (
+    "orders.updated_at",
+    "orders.confirm_payment_key",
+    "payments.payment_key",
+)
+
+
+def _list_statement(
+    client: FlaskClient, count_queries: Any, url: str, statements: int | None = None
+) -> str:
+    """The one statement of a list page that reads the orders it shows. No statement
+    runs more than once (a per-row load would repeat one), and it reads none of the
+    columns the list does not show (issue 16: services/order_list.py)."""
+    client.get(url)
+    with count_queries() as log:
+        resp = client.get(url)
+    assert resp.status_code == 200, (url, resp.status_code)
+    listing = [s for s in log.statements if "orders.order_name" in s]
+    assert len(listing) == 1, str(log)
+    repeated = {s for s in log.statements if log.statements.count(s) > 1}
+    assert not repeated, str(log)
+    for column in _NOT_LISTED:
+        assert column not in listing[0], (url, column, listing[0])
+    if statements is not None:
+        assert log.count == statements, str(log)
+    return resp.get_data(as_text=True)
+
+
+def _between(page: str, start: str, end: str) -> str:
+    return page.split(start, 1)[1].split(end, 1)[0]
+
+
+def test_list_pages_of_20_and_50_rows_one_statement_of_shown_columns(
+    app: Flask, member_login: Callable[..., Any], count_queries: Callable[[], Any]
+) -> None:
+    client, member_id = member_login()
+    shop = _staff_of_a_shop(app, member_id)
+    _seed_payments(app, member_id, 30)
+    _seed_payments(app, member_id, 10, merchant_id=shop.id)
+    _seed_payments(app, None, 50, merchant_id=shop.id)
+    history = _list_statement(client, count_queries, "/pay/history")
+    assert history.count('<td class="primary">') == 20
+    home = _list_statement(client, count_queries, "/wallet")
+    assert home.count("/receipt") >= 5
+    dashboard = _list_statement(client, count_queries, "/merchant")
+    orders_part = _between(dashboard, 'id="orders"', 'id="payments"')
+    assert orders_part.count('<td class="primary">') == 50
+    payments_part = _between(dashboard, 'id="payments"', 'id="mandates"')
+    assert payments_part.count('<td class="primary">') == 50
+    _measure(client, count_queries, "/pay/history")
+    with count_queries() as unfiltered:
+        client.get("/pay/history")
+    # The shop's name comes with the rows: no load of the shop after them.
+    filtered = _list_statement(
+        client, count_queries, f"/pay/history?shop={shop.id}", unfiltered.count
+    )
+    assert filtered.count('<td class="primary">') == 10
+
+
+def test_admin_list_pages_of_20_and_50_rows_one_statement_of_shown_columns(
+    app: Flask, member_login: Callable[..., Any], count_queries: Callable[[], Any]
+) -> None:
+    client, _admin = member_login("admin")
+    with app.app_context(), db.engine.begin() as conn:
+        owners = seed.members(conn, 2, linked=False)
+    with app.app_context():
+        shop = make_shop()
+    _seed_payments(app, owners[0], 30)
+    _seed_payments(app, None, 30, merchant_id=shop.id)  # guests: no member
+    payments = _list_statement(client, count_queries, "/admin/payments")
+    assert payments.count('<td class="primary">') == 50
+    member = _list_statement(client, count_queries, f"/admin/members/{owners[0]}")
+    shown = _between(member, 'id="payments-title"', 'id="mandates-title"')
+    assert shown.count('<td class="primary">') == 20

@@ -102,6 +102,13 @@ def new_order_id() -> str:
     return "ord_" + secrets.token_urlsafe(18)  # 24 chars of [A-Za-z0-9_-]
 
 
+def shown_status(status: str, failure_code: str | None) -> str:
+    """`Order.shown_status` of these columns (also the list pages' rows, issue 16)."""
+    if status == PENDING and failure_code not in (None, *STOPPED_BY_MEMBER):
+        return DECLINED
+    return status
+
+
 class InvalidTransitionError(ValueError):
     """An order was asked to move to a state it cannot reach from where it is."""
 
@@ -204,12 +211,7 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
     def shown_status(self) -> str:
         """The status a person reads: an unpaid order whose last attempt Toss
         declined (a failUrl with a code, or a failed confirm) says DECLINED."""
-        if self.status == PENDING and self.failure_code not in (
-            None,
-            *STOPPED_BY_MEMBER,
-        ):
-            return DECLINED
-        return self.status
+        return shown_status(self.status, self.failure_code)
 
     def is_past_expiry(self, now: datetime | None = None) -> bool:
         """Whether the unpaid order's time ran out."""

@@ -20,7 +20,27 @@ CANCEL_FAILED = "FAILED"
 CANCEL_STATUSES = (CANCEL_PENDING, CANCEL_DONE, CANCEL_FAILED)
 
 
-class Payment(db.Model):  # type: ignore[name-defined,misc]
+class Amounts:
+    """What a payment's amounts say; shared by `Payment` and the list pages' rows
+    (services/order_list.py, issue 16)."""
+
+    __slots__ = ()
+    total_amount: int
+    balance_amount: int
+    refund_reserved: int
+
+    @property
+    def refundable(self) -> int:
+        """What may still be refunded: the balance minus refunds in flight."""
+        return self.balance_amount - self.refund_reserved
+
+    @property
+    def canceled_amount(self) -> int:
+        """Refunded so far, per Toss."""
+        return self.total_amount - self.balance_amount
+
+
+class Payment(Amounts, db.Model):  # type: ignore[name-defined,misc]
     """One confirmed Toss payment, 1:1 with its order; mirrors Toss's truth (§4)."""
 
     __tablename__ = "payments"
@@ -78,16 +98,6 @@ class Payment(db.Model):  # type: ignore[name-defined,misc]
 
     def __repr__(self) -> str:
         return f"<Payment {self.id} {self.status} {self.balance_amount}/{self.total_amount}>"
-
-    @property
-    def refundable(self) -> int:
-        """What may still be refunded: the balance minus refunds in flight."""
-        return self.balance_amount - self.refund_reserved
-
-    @property
-    def canceled_amount(self) -> int:
-        """Refunded so far, per Toss."""
-        return self.total_amount - self.balance_amount
 
 
 class PaymentCancel(db.Model):  # type: ignore[name-defined,misc]

@@ -23,7 +23,7 @@ from wallet.models.merchant import Merchant
 from wallet.models.notice import LINK_REVOKED, RELINK_REQUIRED, MemberNotice
 from wallet.models.order import Order
 from wallet.models.payment import CANCEL_DONE, Payment, PaymentCancel
-from wallet.services import audit, brandpay, notices, orders, sessions
+from wallet.services import audit, brandpay, notices, order_list, sessions
 from wallet.services.members import normalize_email
 
 __all__ = [
@@ -165,7 +165,7 @@ class MemberDetail:
 
     member: Member
     link: BrandPayLink | None
-    payments: orders.Page
+    payments: order_list.ListedPage
     refunds: list[tuple[PaymentCancel, str]]  # (refund, orderId), newest first
     audit: audit.AuditPage
     notices: list[MemberNotice] = field(default_factory=list)
@@ -253,7 +253,7 @@ def member_detail(
     detail = MemberDetail(
         member=member,
         link=brandpay.link_of(member),
-        payments=orders.page(member_id=member.id, cursor=payments_after, limit=20),
+        payments=order_list.listed(member=member, cursor=payments_after, limit=20),
         refunds=refunds,
         audit=audit.page(before=audit_before, subject=subject, size=20),
         notices=notices.pending(member),

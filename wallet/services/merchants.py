@@ -751,6 +751,13 @@ def orders_page(merchant: Merchant, cursor: str | None, limit: int) -> Any:
     )
 
 
+def recent_orders(merchant: Merchant, limit: int) -> Sequence[Any]:
+    """The dashboard's newest orders in every status, as list rows (order_list.py)."""
+    from wallet.services import order_list
+
+    return order_list.listed(merchant=merchant, statuses=None, limit=limit).orders
+
+
 def refund(
     merchant: Merchant,
     order: Order,

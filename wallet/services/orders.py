@@ -10,11 +10,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from wallet.errors import NotFoundError, WalletError
@@ -221,7 +221,16 @@ class Page:
     next_cursor: str | None
 
 
-def encode_cursor(order: Order) -> str:
+class Keyed(Protocol):
+    """An order or a list row (order_list.ListedOrder): what a cursor is made of."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+def encode_cursor(order: Keyed) -> str:
     """Keyset cursor: (created_at in µs since the epoch, id)."""
     micros = (order.created_at - _EPOCH) // timedelta(microseconds=1)
     return f"{micros}-{order.id}"
@@ -239,6 +248,56 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
         return None
 
 
+_ORDERS = Order.__table__.c
+# Newest first by keyset (created_at, id): every list, ORM or not (order_list.py).
+NEWEST_FIRST = (_ORDERS.created_at.desc(), _ORDERS.id.desc())
+
+
+def filters(
+    *,
+    member_id: int | None = None,
+    merchant_id: int | None = None,
+    statuses: Sequence[str] | None = HISTORY_STATUSES,
+    cursor: str | None = None,
+    direct_only: bool = False,
+    declined_only: bool = False,
+    since: datetime | None = None,
+    before: datetime | None = None,
+) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of a list of orders (see `page`), on the table's columns so
+    that the ORM `page` and the list pages' Core statement (order_list.py) share them."""
+    o = _ORDERS
+    where: list[ColumnElement[bool]] = []
+    if direct_only:
+        where.append(o.merchant_id.is_(None))
+    if declined_only:
+        where += [o.failure_code.is_not(None), o.failure_code.not_in(STOPPED_BY_MEMBER)]
+    if since is not None:
+        where.append(o.created_at >= since)
+    if before is not None:
+        where.append(o.created_at < before)
+    if statuses is not None:
+        excluded = [s for s in ORDER_STATUSES if s not in statuses]
+        if len(excluded) < len(statuses):
+            # "Most statuses" as NOT IN the few others: a planner then walks the
+            # (created_at, id) index newest first instead of sorting every match of a
+            # long IN list from the status index (SQLite does; bench/growth.py).
+            where.append(o.status.not_in(excluded))
+        else:
+            where.append(o.status.in_(statuses))
+    if member_id is not None:
+        where.append(o.member_id == member_id)
+    if merchant_id is not None:
+        where.append(o.merchant_id == merchant_id)
+    position = decode_cursor(cursor)
+    if position is not None:
+        at, pk = position
+        # `created_at <= at` first: a range the (…, created_at, id) indexes can seek
+        # to, so a deep page costs what the first one does (bench/growth.py).
+        where += [o.created_at <= at, or_(o.created_at < at, o.id < pk)]
+    return where
+
+
 def page(
     *,
     member_id: int | None = None,
@@ -252,7 +311,8 @@ def page(
     before: datetime | None = None,
 ) -> Page:
     """Orders newest first by keyset (created_at, id), each with its payment, shop
-    and member.
+    and member, as whole ORM rows: for callers that read any column (the merchant
+    API). The list pages read a few columns through `order_list.listed` instead.
 
     One statement: the payment, merchant and member are joined (each 1:1 or many:1;
     not the member or merchant the list is filtered on),
@@ -264,39 +324,18 @@ def page(
     (None = every status), `declined_only` (unpaid with a failure code), and a
     created_at range [since, before).
     """
-    query = select(Order)
-    if direct_only:
-        query = query.where(Order.merchant_id.is_(None))
-    if declined_only:
-        query = query.where(
-            Order.failure_code.is_not(None),
-            Order.failure_code.not_in(STOPPED_BY_MEMBER),
+    query = select(Order).where(
+        *filters(
+            member_id=member_id,
+            merchant_id=merchant_id,
+            statuses=statuses,
+            cursor=cursor,
+            direct_only=direct_only,
+            declined_only=declined_only,
+            since=since,
+            before=before,
         )
-    if since is not None:
-        query = query.where(Order.created_at >= since)
-    if before is not None:
-        query = query.where(Order.created_at < before)
-    if statuses is not None:
-        excluded = [s for s in ORDER_STATUSES if s not in statuses]
-        if len(excluded) < len(statuses):
-            # "Most statuses" as NOT IN the few others: a planner then walks the
-            # (created_at, id) index newest first instead of sorting every match of a
-            # long IN list from the status index (SQLite does; bench/growth.py).
-            query = query.where(Order.status.not_in(excluded))
-        else:
-            query = query.where(Order.status.in_(statuses))
-    if member_id is not None:
-        query = query.where(Order.member_id == member_id)
-    if merchant_id is not None:
-        query = query.where(Order.merchant_id == merchant_id)
-    position = decode_cursor(cursor)
-    if position is not None:
-        at, pk = position
-        # `created_at <= at` first: a range the (…, created_at, id) indexes can seek
-        # to, so a deep page costs what the first one does (bench/growth.py).
-        query = query.where(
-            Order.created_at <= at, or_(Order.created_at < at, Order.id < pk)
-        )
+    )
     # The member or merchant the list is filtered on is one row the caller has already
     # loaded (the identity map answers `order.member`): joined, it would be hydrated
     # again for every order (issue 16).
@@ -306,9 +345,7 @@ def page(
     if member_id is None:
         loads.append(joinedload(Order.member))
     rows = db.session.scalars(
-        query.order_by(Order.created_at.desc(), Order.id.desc())
-        .limit(limit + 1)
-        .options(*loads)
+        query.order_by(*NEWEST_FIRST).limit(limit + 1).options(*loads)
     ).all()
     more = len(rows) > limit
     rows = rows[:limit]

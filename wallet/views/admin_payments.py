@@ -15,7 +15,7 @@ from wallet.errors import NotFoundError
 from wallet.labels import krw
 from wallet.models.order import PAID, STATUSES, Order
 from wallet.security import reauth_required
-from wallet.services import orders, payments
+from wallet.services import order_list, orders, payments
 from wallet.views.admin import bp  # admin.bp's before_request: admins only
 
 ADMIN_PAGE_SIZE = 50
@@ -47,7 +47,7 @@ def payments_list() -> ResponseReturnValue:
     """Orders that reached Toss, newest first; filter by status; keyset pages."""
     status = request.args.get("status", "")
     statuses = (status,) if status in STATUSES else orders.HISTORY_STATUSES
-    page = orders.page(
+    page = order_list.listed(
         statuses=statuses, cursor=request.args.get("after"), limit=ADMIN_PAGE_SIZE
     )
     return render_template(

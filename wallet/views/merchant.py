@@ -294,7 +294,7 @@ def _dashboard(
     hook_form: PreapprovalForm | None = None,
 ) -> ResponseReturnValue:
     """The dashboard; `failed` = (form kind, row id) whose form shows `error`."""
-    recent = merchants.orders_page(merchant, None, 50).orders
+    recent = merchants.recent_orders(merchant, 50)
     events = outbox.recent_events(merchant)
     requests, _more = refund_requests.list_for_merchant(merchant)
     if policy_form is None:

@@ -49,12 +49,14 @@ from wallet.models.order import (
 from wallet.models.refund_request import MAX_REASON
 from wallet.services import (
     checkout_options,
+    order_list,
     orders,
     payments,
     receipts,
     refund_requests,
     wallet_links,
 )
+from wallet.services.order_list import ListedOrder
 from wallet.views.merchant import GUEST_ORDERS_KEY, allow_framing_by
 from wallet.views.wallet import browser_navigation, public_url_for
 
@@ -124,10 +126,10 @@ class NewPaymentForm(FlaskForm):
 def _recent_payments() -> dict[str, Any]:
     """`recent_payments()` for the wallet home's block (queried only when used)."""
 
-    def recent_payments() -> list[Order]:
+    def recent_payments() -> list[ListedOrder]:
         if not current_user.is_authenticated:
             return []
-        return list(orders.page(member_id=current_user.id, limit=RECENT_COUNT).orders)
+        return list(order_list.listed(member=current_user, limit=RECENT_COUNT).orders)
 
     return {"recent_payments": recent_payments}
 
@@ -475,8 +477,8 @@ def _kst_day(value: str | None) -> date | None:
 def history() -> ResponseReturnValue:
     """The member's payments, newest first, one keyset page at a time."""
     filters = HistoryFilter(request.args)
-    result = orders.page(
-        member_id=current_user.id,
+    result = order_list.listed(
+        member=current_user,
         cursor=request.args.get("after"),
         limit=HISTORY_PAGE_SIZE,
         **filters.query(),
