@@ -64,8 +64,10 @@ def test_merchant_nav_comes_with_the_member_in_one_statement(
     html = client.get("/wallet").get_data(as_text=True)
 
     assert 'href="/merchant"' in html
-    member_reads = [s for s in seen if "FROM members" in s]
+    # Read with the session row (sessions.py), "is merchant staff" in the same statement.
+    member_reads = [s for s in seen if "FROM members" in s or "JOIN members" in s]
     assert len(member_reads) == 1, member_reads
+    assert "web_sessions" in member_reads[0]
     assert "merchant_members" in member_reads[0]
     assert not any(s.lstrip().startswith("SELECT merchant_members") for s in seen)
 
