@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
 from sqlalchemy.orm import joinedload
 
 from wallet.errors import ConflictError, NotFoundError, WalletError
@@ -168,7 +168,9 @@ class MemberDetail:
     payments: orders.Page
     refunds: list[tuple[PaymentCancel, str]]  # (refund, orderId), newest first
     audit: audit.AuditPage
-    notices: list[MemberNotice] = field(default_factory=list)
+    open_notices: int = (
+        0  # notices the member has not dismissed yet (the page shows how many)
+    )
     mandates: list[Mandate] = field(default_factory=list)
 
 
@@ -239,6 +241,21 @@ def _mandates_of(member_id: int, limit: int = 20) -> list[Mandate]:
     )
 
 
+# The member, their link and how many notices they have not read, in one statement
+# (issue 16: was three, a get, the link and every open notice row).
+_OPEN_NOTICES = (
+    select(func.count(MemberNotice.id))
+    .where(MemberNotice.member_id == Member.id, MemberNotice.dismissed_at.is_(None))
+    .correlate(Member)
+    .scalar_subquery()
+)
+_MEMBER_PAGE = (
+    select(Member, BrandPayLink, _OPEN_NOTICES)
+    .outerjoin(BrandPayLink, BrandPayLink.member_id == Member.id)
+    .where(Member.id == bindparam("member_id"))
+)
+
+
 def member_detail(
     member_id: int,
     viewer: Member,
@@ -247,16 +264,19 @@ def member_detail(
     audit_before: int | None = None,
 ) -> MemberDetail:
     """A member's link, payments, refunds, audit entries and open notices (audited)."""
-    member = _member_or_404(member_id)
+    found = db.session.execute(_MEMBER_PAGE, {"member_id": member_id}).first()
+    if found is None:
+        raise NotFoundError(_("No such member."))
+    member, link, open_notices = found
     subject = f"member:{member.id}"
     refunds = recent_refunds(member.id)
     detail = MemberDetail(
         member=member,
-        link=brandpay.link_of(member),
+        link=link,
         payments=orders.page(member_id=member.id, cursor=payments_after, limit=20),
         refunds=refunds,
         audit=audit.page(before=audit_before, subject=subject, size=20),
-        notices=notices.pending(member),
+        open_notices=int(open_notices or 0),
         mandates=_mandates_of(member.id),
     )
     # Reading a member's personal data is itself worth a trail (who looked, when).
