@@ -20,9 +20,10 @@ from tests.integration.merchants.conftest import make_shop
 from wallet.extensions import db
 from wallet.models import Member
 from wallet.models.merchant import Merchant
+from wallet.models.notice import LINK_REVOKED, RELINK_REQUIRED
 from wallet.models.order import Order
 from wallet.models.payment import PaymentCancel
-from wallet.services import audit, merchants
+from wallet.services import audit, merchants, notices
 
 
 def _seed_payments(app: Flask, member_id: int | None, n: int, **kw: Any) -> None:
@@ -178,6 +179,34 @@ def test_queries_admin_audit_5_vs_50_entries_same_count(
     add(45)
     large = _measure(client, count_queries, "/admin/audit")
     _assert_flat(small, large)
+
+
+def test_queries_admin_member_5_vs_50_payments_same_count(
+    app: Flask,
+    member_login: Callable[..., Any],
+    make_member: Callable[..., Any],
+    count_queries: Callable[[], Any],
+) -> None:
+    client, _admin = member_login("admin")
+    member_id = make_member("watched@example.com")
+    _seed_payments(app, member_id, 5)
+    small = _measure(client, count_queries, f"/admin/members/{member_id}")
+    _seed_payments(app, member_id, 45)
+    with app.app_context():
+        for kind in (LINK_REVOKED, RELINK_REQUIRED):
+            notices.add(member_id, kind)
+        db.session.commit()
+        for i in range(10):
+            audit.record("test", "test.event", f"member:{member_id}", n=i)
+    large = _measure(client, count_queries, f"/admin/members/{member_id}")
+    _assert_flat(small, large)
+    assert large[0] <= 10, large[1]  # 9 on PostgreSQL: no bounded orders count
+    # The member, their link and the unread notices' count come in one statement
+    # (issue 16: were three); the page's own audit entry is its tail read and insert.
+    lines = large[1].splitlines()
+    assert sum(s.startswith("SELECT members.") for s in lines) == 2, large[1]  # +viewer
+    assert not any(s.startswith("SELECT brandpay_links.") for s in lines), large[1]
+    assert not any(s.startswith("SELECT member_notices.") for s in lines), large[1]
 
 
 def test_queries_api_orders_and_payment_5_vs_50_same_count(
