@@ -23,6 +23,7 @@ from wallet.models.merchant import Merchant
 from wallet.models.notice import LINK_REVOKED, RELINK_REQUIRED
 from wallet.models.order import Order
 from wallet.models.payment import PaymentCancel
+from wallet.models.refund_request import RefundRequest
 from wallet.services import audit, merchants, notices
 
 
@@ -231,15 +232,21 @@ def test_queries_api_orders_and_payment_5_vs_50_same_count(
     _assert_flat(one, ten)
 
 
-def test_queries_merchant_dashboard_5_vs_50_orders_same_count(
-    app: Flask, member_login: Callable[..., Any], count_queries: Callable[[], Any]
-) -> None:
-    client, member_id = member_login()
+def _staff_shop(app: Flask, member_id: int) -> Any:
+    """A new shop whose dashboard the member may see."""
     with app.app_context():
         shop = make_shop()
         merchant = db.session.get(Merchant, shop.id)
         email = db.session.get(Member, member_id).email
         merchants.add_staff(merchant, email, "test")
+    return shop
+
+
+def test_queries_merchant_dashboard_5_vs_50_orders_same_count(
+    app: Flask, member_login: Callable[..., Any], count_queries: Callable[[], Any]
+) -> None:
+    client, member_id = member_login()
+    shop = _staff_shop(app, member_id)
     _seed_payments(app, None, 5, merchant_id=shop.id)
     small = _measure(client, count_queries, "/merchant")
     _seed_payments(app, None, 45, merchant_id=shop.id)
@@ -249,6 +256,46 @@ def test_queries_merchant_dashboard_5_vs_50_orders_same_count(
             merchants.issue_api_key(merchant, f"extra {i}", "test")
     large = _measure(client, count_queries, "/merchant")
     _assert_flat(small, large)
+
+
+def _ask_refunds(app: Flask, merchant_id: int, member_id: int, n: int) -> None:
+    """Open refund requests on the merchant's n oldest orders still without one
+    (older than the dashboard's 50 latest orders, so none of them is loaded yet)."""
+    with app.app_context():
+        asked = select(RefundRequest.order_pk)
+        oldest = db.session.scalars(
+            select(Order.id)
+            .where(Order.merchant_id == merchant_id, Order.id.not_in(asked))
+            .order_by(Order.id)
+            .limit(n)
+        )
+        for pk in list(oldest):
+            db.session.add(
+                RefundRequest(
+                    order_pk=pk,
+                    merchant_id=merchant_id,
+                    member_id=member_id,
+                    reason="r",
+                )
+            )
+        db.session.commit()
+
+
+def test_queries_merchant_dashboard_1_vs_6_refund_requests_same_count(
+    app: Flask, member_login: Callable[..., Any], count_queries: Callable[[], Any]
+) -> None:
+    """Each request shows its order and what is left to refund: read with the
+    requests, not one order and one payment (and its cancels) per request."""
+    client, member_id = member_login()
+    shop = _staff_shop(app, member_id)
+    _seed_payments(app, member_id, 60, merchant_id=shop.id)
+    _ask_refunds(app, shop.id, member_id, 1)
+    small = _measure(client, count_queries, "/merchant")
+    _ask_refunds(app, shop.id, member_id, 5)
+    large = _measure(client, count_queries, "/merchant")
+    _assert_flat(small, large)
+    page = client.get("/merchant").get_data(as_text=True)
+    assert page.count('name="amount"') == 6
 
 
 @pytest.mark.usefixtures("sandbox")

@@ -14,6 +14,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from wallet.errors import ConflictError, NotFoundError, WalletError
 from wallet.extensions import db
@@ -21,6 +22,7 @@ from wallet.models import Member
 from wallet.models._types import iso_z, utcnow
 from wallet.models.merchant import Merchant
 from wallet.models.order import DONE, PARTIAL_CANCELED, Order
+from wallet.models.payment import Payment
 from wallet.models.refund_request import (
     MAX_REASON,
     REQUEST_APPROVED,
@@ -141,8 +143,20 @@ def list_for_merchant(
     before: int | None = None,
     limit: int = 50,
 ) -> tuple[list[RefundRequest], int | None]:
-    """The merchant's requests newest first (keyset by id); (rows, next cursor)."""
-    query = select(RefundRequest).where(RefundRequest.merchant_id == merchant.id)
+    """The merchant's requests newest first (keyset by id); (rows, next cursor).
+
+    Each with its order and payment in the same statement: the dashboard and the API
+    show the order and what is left to refund of every request (issue 16: was an
+    order, a payment and its cancels per request). The cancels stay unloaded."""
+    query = (
+        select(RefundRequest)
+        .options(
+            joinedload(RefundRequest.order)
+            .joinedload(Order.payment)
+            .lazyload(Payment.cancels)
+        )
+        .where(RefundRequest.merchant_id == merchant.id)
+    )
     if status is not None:
         query = query.where(RefundRequest.status == status)
     if before is not None:
