@@ -204,6 +204,30 @@ def _has_many_orders(member_id: int) -> bool:
     return False
 
 
+def _refunds_by(member_col: Any) -> Select[tuple[PaymentCancel, str]]:
+    return (
+        select(PaymentCancel, Order.order_id)
+        .join(Payment, PaymentCancel.payment_id == Payment.id)
+        .join(Order, Payment.order_pk == Order.id)
+        .where(member_col == bindparam("member_id"))
+        .order_by(PaymentCancel.id.desc())
+        .limit(bindparam("limit"))
+    )
+
+
+# The member page's statements built once (issue 16: building a select with its
+# joins or loader options cost about as much as running it on SQLite).
+_REFUNDS = _refunds_by(Order.member_id)
+_REFUNDS_FLAT = _refunds_by(Order.member_id + 0)  # see recent_refunds
+_MANDATES_OF = (
+    select(Mandate)
+    .options(joinedload(Mandate.merchant))
+    .where(Mandate.member_id == bindparam("member_id"))
+    .order_by(Mandate.id.desc())
+    .limit(bindparam("limit"))
+)
+
+
 def recent_refunds(member_id: int, limit: int = 20) -> list[tuple[PaymentCancel, str]]:
     """The member's newest refunds with their orderIds, at a cost that stays flat.
 
@@ -214,30 +238,17 @@ def recent_refunds(member_id: int, limit: int = 20) -> list[tuple[PaymentCancel,
     walks the cancels newest first and stops at `limit`. Members with fewer orders
     keep the order-driven plan, which is bounded by their orders.
     """
-    member_col: Any = Order.member_id
+    statement = _REFUNDS
     if db.session.get_bind().dialect.name == "sqlite" and _has_many_orders(member_id):
-        member_col = Order.member_id + 0
-    rows = db.session.execute(
-        select(PaymentCancel, Order.order_id)
-        .join(Payment, PaymentCancel.payment_id == Payment.id)
-        .join(Order, Payment.order_pk == Order.id)
-        .where(member_col == member_id)
-        .order_by(PaymentCancel.id.desc())
-        .limit(limit)
-    ).all()
+        statement = _REFUNDS_FLAT
+    rows = db.session.execute(statement, {"member_id": member_id, "limit": limit})
     return [(cancel, order_id) for cancel, order_id in rows]
 
 
 def _mandates_of(member_id: int, limit: int = 20) -> list[Mandate]:
     """The member's mandates with their shops (pending ones too), newest first."""
     return list(
-        db.session.scalars(
-            select(Mandate)
-            .options(joinedload(Mandate.merchant))
-            .where(Mandate.member_id == member_id)
-            .order_by(Mandate.id.desc())
-            .limit(limit)
-        )
+        db.session.scalars(_MANDATES_OF, {"member_id": member_id, "limit": limit})
     )
 
 

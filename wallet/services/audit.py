@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from wallet.extensions import db
@@ -207,6 +207,10 @@ def page(
     size: int = 50,
 ) -> AuditPage:
     """Keyset pagination on seq: constant cost however long the log grows."""
+    if subject and not action:  # the admin member page, on every view
+        statement = _BY_SUBJECT if before is None else _BY_SUBJECT_BEFORE
+        values = {"subject": subject, "size": size + 1, "before": before}
+        return _page_of(list(db.session.scalars(statement, values)), size)
     query = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(size + 1)
     if before is not None:
         query = query.where(AuditEvent.seq < before)
@@ -214,10 +218,24 @@ def page(
         query = query.where(AuditEvent.action == action)
     if subject:
         query = query.where(AuditEvent.subject == subject)
-    rows = list(db.session.scalars(query))
+    return _page_of(list(db.session.scalars(query)), size)
+
+
+def _page_of(rows: list[AuditEvent], size: int) -> AuditPage:
     more = len(rows) > size
     rows = rows[:size]
     return AuditPage(rows, rows[-1].seq if more and rows else None)
+
+
+# One subject's entries, built once (issue 16: the admin member page lists them on
+# every view, and building the select cost about as much as running it).
+_BY_SUBJECT = (
+    select(AuditEvent)
+    .where(AuditEvent.subject == bindparam("subject"))
+    .order_by(AuditEvent.seq.desc())
+    .limit(bindparam("size"))
+)
+_BY_SUBJECT_BEFORE = _BY_SUBJECT.where(AuditEvent.seq < bindparam("before"))
 
 
 def count() -> int:
