@@ -61,8 +61,9 @@ def record(actor: str, action: str, subject: str = "", **details: Any) -> AuditE
     rolls back its own work) still leaves its audit trail, and so the caller's business
     transaction never fails because of the log. `seq` is unique: two writers racing for
     the same position make one retry, so the chain cannot fork. One transaction of
-    Core statements built once (no ORM session per entry: the admin member page
-    appends one on every view, issue 16). The returned entry is not in any session.
+    statements built once, no ORM session per entry (the admin member page appends
+    one on every view, issue 16): Core on SQLite, a psycopg pipeline on PostgreSQL
+    (`_record_pg`). The returned entry is not in any session.
     """
     payload = json.dumps(details, sort_keys=True, default=str, ensure_ascii=False)
     if db.engine.dialect.name == "postgresql":
@@ -86,14 +87,15 @@ def record(actor: str, action: str, subject: str = "", **details: Any) -> AuditE
     raise RuntimeError("could not append to the audit log")  # pragma: no cover
 
 
-# PostgreSQL: the same transaction in two network round trips instead of five (after
-# the pool's pre-ping; libpq trace in bench/README.md, round four), issue 16. psycopg's pipeline sends BEGIN, the advisory lock
-# and the tail read in one flush; the server still runs them one after the other, and
-# in READ COMMITTED each statement takes its snapshot when it starts, so the tail is
-# read after the lock is held (folding the lock into the tail's own statement would
-# read it from a snapshot taken before: bench/README.md, round three). Then the
-# insert and COMMIT in a second flush. BEGIN is ours (autocommit on for these
-# statements): psycopg's own implicit BEGIN would wait for its answer first.
+# PostgreSQL: the same transaction in two network round trips instead of five, after
+# the pool's pre-ping (issue 16; libpq traces in bench/README.md, round four).
+# psycopg's pipeline sends BEGIN, the advisory lock and the tail read in one flush;
+# the server still runs them one after the other, and in READ COMMITTED each statement
+# takes its snapshot when it starts, so the tail is read after the lock is held
+# (folding the lock into the tail's own statement would read it from a snapshot taken
+# before: bench/README.md, round three). Then the insert and COMMIT in a second flush.
+# BEGIN is ours (autocommit on for these statements): psycopg's own implicit BEGIN
+# would wait for its answer first.
 _PG_BEGIN = "BEGIN"
 _PG_LOCK_SQL = "SELECT pg_advisory_xact_lock(7300451)"
 _PG_TAIL_SQL = "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
