@@ -20,9 +20,11 @@ from tests.integration.merchants.conftest import make_shop
 from wallet.extensions import db
 from wallet.models import Member
 from wallet.models.merchant import Merchant
+from wallet.models.notice import LINK_REVOKED, RELINK_REQUIRED
 from wallet.models.order import Order
 from wallet.models.payment import PaymentCancel
-from wallet.services import audit, merchants
+from wallet.models.refund_request import RefundRequest
+from wallet.services import audit, merchants, notices
 
 
 def _seed_payments(app: Flask, member_id: int | None, n: int, **kw: Any) -> None:
@@ -184,6 +186,34 @@ def test_queries_admin_audit_5_vs_50_entries_same_count(
     _assert_flat(small, large)
 
 
+def test_queries_admin_member_5_vs_50_payments_same_count(
+    app: Flask,
+    member_login: Callable[..., Any],
+    make_member: Callable[..., Any],
+    count_queries: Callable[[], Any],
+) -> None:
+    client, _admin = member_login("admin")
+    member_id = make_member("watched@example.com")
+    _seed_payments(app, member_id, 5)
+    small = _measure(client, count_queries, f"/admin/members/{member_id}")
+    _seed_payments(app, member_id, 45)
+    with app.app_context():
+        for kind in (LINK_REVOKED, RELINK_REQUIRED):
+            notices.add(member_id, kind)
+        db.session.commit()
+        for i in range(10):
+            audit.record("test", "test.event", f"member:{member_id}", n=i)
+    large = _measure(client, count_queries, f"/admin/members/{member_id}")
+    _assert_flat(small, large)
+    assert large[0] <= 10, large[1]  # 9 on PostgreSQL: no bounded orders count
+    # The member, their link and the unread notices' count come in one statement
+    # (issue 16: were three); the page's own audit entry is its tail read and insert.
+    lines = large[1].splitlines()
+    assert sum(s.startswith("SELECT members.") for s in lines) == 2, large[1]  # +viewer
+    assert not any(s.startswith("SELECT brandpay_links.") for s in lines), large[1]
+    assert not any(s.startswith("SELECT member_notices.") for s in lines), large[1]
+
+
 def test_queries_api_orders_and_payment_5_vs_50_same_count(
     app: Flask, client: FlaskClient, count_queries: Callable[[], Any]
 ) -> None:
@@ -207,6 +237,7 @@ def test_queries_api_orders_and_payment_5_vs_50_same_count(
 
 
 def _staff_of_a_shop(app: Flask, member_id: int) -> Any:
+    """A new shop whose dashboard the member may see."""
     with app.app_context():
         shop = make_shop()
         merchant = db.session.get(Merchant, shop.id)
@@ -229,6 +260,46 @@ def test_queries_merchant_dashboard_5_vs_50_orders_same_count(
             merchants.issue_api_key(merchant, f"extra {i}", "test")
     large = _measure(client, count_queries, "/merchant")
     _assert_flat(small, large)
+
+
+def _ask_refunds(app: Flask, merchant_id: int, member_id: int, n: int) -> None:
+    """Open refund requests on the merchant's n oldest orders still without one
+    (older than the dashboard's 50 latest orders, so none of them is loaded yet)."""
+    with app.app_context():
+        asked = select(RefundRequest.order_pk)
+        oldest = db.session.scalars(
+            select(Order.id)
+            .where(Order.merchant_id == merchant_id, Order.id.not_in(asked))
+            .order_by(Order.id)
+            .limit(n)
+        )
+        for pk in list(oldest):
+            db.session.add(
+                RefundRequest(
+                    order_pk=pk,
+                    merchant_id=merchant_id,
+                    member_id=member_id,
+                    reason="r",
+                )
+            )
+        db.session.commit()
+
+
+def test_queries_merchant_dashboard_1_vs_6_refund_requests_same_count(
+    app: Flask, member_login: Callable[..., Any], count_queries: Callable[[], Any]
+) -> None:
+    """Each request shows its order and what is left to refund: read with the
+    requests, not one order and one payment (and its cancels) per request."""
+    client, member_id = member_login()
+    shop = _staff_of_a_shop(app, member_id)
+    _seed_payments(app, member_id, 60, merchant_id=shop.id)
+    _ask_refunds(app, shop.id, member_id, 1)
+    small = _measure(client, count_queries, "/merchant")
+    _ask_refunds(app, shop.id, member_id, 5)
+    large = _measure(client, count_queries, "/merchant")
+    _assert_flat(small, large)
+    page = client.get("/merchant").get_data(as_text=True)
+    assert page.count('name="amount"') == 6
 
 
 @pytest.mark.usefixtures("sandbox")

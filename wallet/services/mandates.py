@@ -25,7 +25,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import bindparam, case, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from wallet.errors import ConflictError, NotFoundError, UpstreamError, WalletError
@@ -187,14 +187,23 @@ def of_member(member: Member, public_id: str) -> Mandate:
     return mandate
 
 
+# The dashboard's mandates table and the API's list, built once (issue 16).
+_MERCHANTS_MANDATES = (
+    select(Mandate)
+    .where(Mandate.merchant_id == bindparam("merchant_id"))
+    .order_by(Mandate.id.desc())
+    .limit(bindparam("limit"))
+)
+_MERCHANTS_MANDATES_BEFORE = _MERCHANTS_MANDATES.where(Mandate.id < bindparam("before"))
+
+
 def list_for_merchant(
     merchant: Merchant, before: int | None = None, limit: int = 20
 ) -> tuple[list[Mandate], int | None]:
     """The merchant's mandates, newest first; (rows, cursor of the next page)."""
-    query = select(Mandate).where(Mandate.merchant_id == merchant.id)
-    if before is not None:
-        query = query.where(Mandate.id < before)
-    rows = list(db.session.scalars(query.order_by(Mandate.id.desc()).limit(limit + 1)))
+    statement = _MERCHANTS_MANDATES if before is None else _MERCHANTS_MANDATES_BEFORE
+    values = {"merchant_id": merchant.id, "before": before, "limit": limit + 1}
+    rows = list(db.session.scalars(statement, values))
     more = rows[limit].id + 1 if len(rows) > limit else None
     return rows[:limit], more
 

@@ -414,15 +414,17 @@ def revoke_api_key(merchant: Merchant, key_id: int, actor: str) -> MerchantApiKe
     return key
 
 
+# Read by the dashboard on every view, built once (issue 16).
+_KEYS_OF = (
+    select(MerchantApiKey)
+    .where(MerchantApiKey.merchant_id == bindparam("merchant_id"))
+    .order_by(MerchantApiKey.id.desc())
+)
+
+
 def api_keys(merchant: Merchant) -> list[MerchantApiKey]:
     """The merchant's keys, newest first."""
-    return list(
-        db.session.scalars(
-            select(MerchantApiKey)
-            .where(MerchantApiKey.merchant_id == merchant.id)
-            .order_by(MerchantApiKey.id.desc())
-        )
-    )
+    return list(db.session.scalars(_KEYS_OF, {"merchant_id": merchant.id}))
 
 
 # The key and its merchant in one statement, built once: every API call asks (issue 16).
@@ -477,16 +479,17 @@ def add_staff(merchant: Merchant, email: str, actor: str) -> Member:
     return member
 
 
+_MERCHANTS_OF = (
+    select(Merchant)
+    .join(merchant_members, merchant_members.c.merchant_id == Merchant.id)
+    .where(merchant_members.c.member_id == bindparam("member_id"))
+    .order_by(Merchant.name)
+)
+
+
 def merchants_of(member: Member) -> list[Merchant]:
     """Merchants whose dashboard this member may see."""
-    return list(
-        db.session.scalars(
-            select(Merchant)
-            .join(merchant_members, merchant_members.c.merchant_id == Merchant.id)
-            .where(merchant_members.c.member_id == member.id)
-            .order_by(Merchant.name)
-        )
-    )
+    return list(db.session.scalars(_MERCHANTS_OF, {"member_id": member.id}))
 
 
 def merchant_of(member: Member, merchant_id: int) -> Merchant | None:

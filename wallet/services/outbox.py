@@ -34,7 +34,7 @@ from typing import Any
 import requests
 from flask import Flask, current_app
 from flask_babel import gettext as _
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from wallet import outbound
 from wallet.errors import ConflictError, NotFoundError
@@ -490,19 +490,31 @@ def send_test(merchant: Merchant, actor: str) -> OutboxEvent:
 # -- reading (dashboard) -----------------------------------------------------------------
 
 
+# The dashboard's webhook log, built once (issue 16).
+_RECENT_WEBHOOKS = (
+    select(OutboxEvent)
+    .where(
+        OutboxEvent.merchant_id == bindparam("merchant_id"),
+        OutboxEvent.channel == WEBHOOK,
+    )
+    .order_by(OutboxEvent.id.desc())
+    .limit(bindparam("limit"))
+)
+
+
 def recent_events(
     merchant: Merchant, limit: int = 50, *, order_id: str | None = None
 ) -> list[OutboxEvent]:
     """The merchant's latest webhook events, newest first; with `order_id`, only those
     about that order (the order's page)."""
-    query = select(OutboxEvent).where(
-        OutboxEvent.merchant_id == merchant.id, OutboxEvent.channel == WEBHOOK
-    )
-    if order_id is not None:
-        # The signed body is compact JSON ('"order_id":"…"', see enqueue).
-        needle = json.dumps({"order_id": order_id}, separators=(",", ":"))[1:-1]
-        query = query.where(OutboxEvent.payload.contains(needle))
-    return list(db.session.scalars(query.order_by(OutboxEvent.id.desc()).limit(limit)))
+    if order_id is None:  # the dashboard, on every view
+        values = {"merchant_id": merchant.id, "limit": limit}
+        return list(db.session.scalars(_RECENT_WEBHOOKS, values))
+    # The signed body is compact JSON ('"order_id":"…"', see enqueue).
+    needle = json.dumps({"order_id": order_id}, separators=(",", ":"))[1:-1]
+    query = _RECENT_WEBHOOKS.where(OutboxEvent.payload.contains(needle))
+    values = {"merchant_id": merchant.id, "limit": limit}
+    return list(db.session.scalars(query, values))
 
 
 def attempts_for(event_ids: list[int]) -> dict[int, list[WebhookDelivery]]:

@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from wallet.errors import ConflictError, NotFoundError, WalletError
 from wallet.extensions import db
@@ -21,6 +22,7 @@ from wallet.models import Member
 from wallet.models._types import iso_z, utcnow
 from wallet.models.merchant import Merchant
 from wallet.models.order import DONE, PARTIAL_CANCELED, Order
+from wallet.models.payment import Payment
 from wallet.models.refund_request import (
     MAX_REASON,
     REQUEST_APPROVED,
@@ -134,6 +136,29 @@ def for_order(order: Order) -> list[RefundRequest]:
     )
 
 
+def _listing(by_status: bool, before: bool) -> Select[tuple[RefundRequest]]:
+    query = (
+        select(RefundRequest)
+        .options(
+            joinedload(RefundRequest.order)
+            .joinedload(Order.payment)
+            .lazyload(Payment.cancels)
+        )
+        .where(RefundRequest.merchant_id == bindparam("merchant_id"))
+    )
+    if by_status:
+        query = query.where(RefundRequest.status == bindparam("status"))
+    if before:
+        query = query.where(RefundRequest.id < bindparam("before"))
+    return query.order_by(RefundRequest.id.desc()).limit(bindparam("limit"))
+
+
+# The four shapes of list_for_merchant, built once (issue 16: building the select
+# with its loader options cost more than running it; the dashboard lists on every
+# view). Keyed by (status given, cursor given).
+_LISTINGS = {(s, b): _listing(s, b) for s in (False, True) for b in (False, True)}
+
+
 def list_for_merchant(
     merchant: Merchant,
     *,
@@ -141,15 +166,19 @@ def list_for_merchant(
     before: int | None = None,
     limit: int = 50,
 ) -> tuple[list[RefundRequest], int | None]:
-    """The merchant's requests newest first (keyset by id); (rows, next cursor)."""
-    query = select(RefundRequest).where(RefundRequest.merchant_id == merchant.id)
-    if status is not None:
-        query = query.where(RefundRequest.status == status)
-    if before is not None:
-        query = query.where(RefundRequest.id < before)
-    rows = list(
-        db.session.scalars(query.order_by(RefundRequest.id.desc()).limit(limit + 1))
-    )
+    """The merchant's requests newest first (keyset by id); (rows, next cursor).
+
+    Each with its order and payment in the same statement: the dashboard and the API
+    show the order and what is left to refund of every request (issue 16: was an
+    order, a payment and its cancels per request). The cancels stay unloaded."""
+    statement = _LISTINGS[(status is not None, before is not None)]
+    values = {
+        "merchant_id": merchant.id,
+        "status": status,
+        "before": before,
+        "limit": limit + 1,
+    }
+    rows = list(db.session.scalars(statement, values))
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, rows[-1].id if more and rows else None

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -292,3 +293,26 @@ def test_admin_member_page_revoked_after_earlier_withdrawal_shows_one_state(
     assert "no (destroyed)" in html
     for stale in ("Withdrew", "Linked at", "Access token expires", "yes (encrypted)"):
         assert stale not in html, stale
+
+
+def test_admin_member_page_pages_through_the_members_audit_entries(
+    app: Flask, admin: Browser, make_member: Callable[..., Any]
+) -> None:
+    """20 entries about the member per page, newest first; "Older entries" goes on
+    from the last one shown, with no entry twice and none of other subjects."""
+    member_id = make_member("audited@example.com", "correct-horse-1")
+    with app.app_context():
+        for i in range(30):
+            admin_service.audit.record("t", "test.event", f"member:{member_id}", n=i)
+            admin_service.audit.record("t", "test.other", f"member:{member_id + 1}")
+    first = admin.client.get(f"/admin/members/{member_id}").get_data(as_text=True)
+    assert "test.other" not in first
+    older = first.split('rel="next" href="')[-1].split('"')[0].replace("&amp;", "&")
+    assert "before=" in older
+    second = admin.client.get(older).get_data(as_text=True)
+    seen = [
+        int(n)
+        for page in (first, second)
+        for n in re.findall(r"<li>n: (\d+)</li>", page)
+    ]
+    assert seen == list(range(29, -1, -1))  # newest first, each once
