@@ -160,7 +160,6 @@ def _checkout_page(
     error: str | None = None,
     status: int = 200,
     guest: bool = False,
-    options_form: CheckoutOptionsForm | None = None,
 ) -> ResponseReturnValue:
     prefix = "pay.guest_" if guest else "pay."
     ways = [w for w in WAYS if not (guest and w == "brandpay")]  # BrandPay: members
@@ -169,7 +168,6 @@ def _checkout_page(
         order=order,
         error=error,
         guest=guest,
-        options_form=options_form or CheckoutOptionsForm(formdata=None),
         number_types=checkout_options.NUMBER_TYPES,
         installment_months=[m for m in checkout_options.INSTALLMENT_MONTHS if m],
         installment_minimum=checkout_options.INSTALLMENT_MINIMUM,
@@ -239,7 +237,7 @@ def options(order_id: str) -> ResponseReturnValue:
             field = getattr(exc, "field", None)
             body = {"code": exc.code, "message": exc.message, "field": field}
             return jsonify(error=body), exc.status
-        return _checkout_page(order, exc.message, exc.status, options_form=form)
+        return _checkout_page(order, exc.message, exc.status)
     if wants_json(request):
         return jsonify(ok=True, options=checkout_options.sdk_options(order, receipt))
     return redirect(url_for("pay.checkout", order_id=order.order_id), code=303)
