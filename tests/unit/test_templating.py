@@ -167,3 +167,15 @@ def test_fixed_url_and_csrf_token_match_flask(app: Flask) -> None:
             assert html == first
     with app.test_request_context("/"):
         assert csrf_token() != first  # a new request, a newly signed token
+
+
+def test_csrf_field_is_what_wtforms_writes(app: Flask) -> None:
+    # Issue 16: templates write `csrf_field()` instead of `{{ form.csrf_token }}`; it
+    # must be the very field WTForms renders (every form POST of the suite sends it).
+    from flask_wtf import FlaskForm
+
+    from wallet.templating import csrf_field
+
+    with app.test_request_context("/"):
+        assert str(csrf_field()) == str(FlaskForm().csrf_token())
+        assert render_template_string("{{ csrf_field() }}") == str(csrf_field())
