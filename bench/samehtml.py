@@ -79,6 +79,11 @@ def main(old: str, jinja_gettext: bool) -> int:
         _render(w, *old_side)  # first views: flashes, cached counts
         before = _render(w, *old_side)
         after = _render(w, *ours)
+    return compare(before, after)
+
+
+def compare(before: dict[str, str], after: dict[str, str], shown: int = 60) -> int:
+    """Print each page's verdict (and the start of its diff); 1 if any differs."""
     differ = 0
     for name, text in before.items():
         if text == after[name]:
@@ -88,7 +93,7 @@ def main(old: str, jinja_gettext: bool) -> int:
         diff = difflib.unified_diff(
             text.splitlines(), after[name].splitlines(), lineterm="", n=1
         )
-        print(f"DIFFERENT: {name}\n" + "\n".join(list(diff)[:60]))
+        print(f"DIFFERENT: {name}\n" + "\n".join(list(diff)[:shown]))
     print(f"# {differ} of {len(before)} pages differ")
     return 1 if differ else 0
 

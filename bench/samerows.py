@@ -14,7 +14,6 @@ fail. Exits 1 on a difference.
 from __future__ import annotations
 
 import argparse
-import difflib
 import logging
 import re
 import sys
@@ -91,18 +90,7 @@ def main(shorter: bool) -> int:
             before = _render(w)
         finally:
             order_list.listed = rows  # type: ignore[assignment]
-    differ = 0
-    for name, text in before.items():
-        if text == after[name]:
-            print(f"same: {name} ({len(text)} characters)")
-            continue
-        differ += 1
-        diff = difflib.unified_diff(
-            text.splitlines(), after[name].splitlines(), lineterm="", n=1
-        )
-        print(f"DIFFERENT: {name}\n" + "\n".join(list(diff)[:40]))
-    print(f"# {differ} of {len(before)} pages differ")
-    return 1 if differ else 0
+    return samehtml.compare(before, after, shown=40)
 
 
 if __name__ == "__main__":
