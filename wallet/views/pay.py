@@ -350,7 +350,6 @@ def _receipt_page(
         failure=payments.fail_message(order.failure_code)
         if order.failure_code
         else None,
-        form=ConfirmForm(),
     ), status
 
 
