@@ -27,7 +27,6 @@ def _page(
         render_template(
             "account/index.html",
             form=form,
-            confirm=ConfirmForm(),
             devices=sessions.active(current_user),
             this_device=current_handle(),
         ),

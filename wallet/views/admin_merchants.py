@@ -95,7 +95,6 @@ def _detail(
         form=form,
         key_form=key_form or KeyForm(formdata=None),
         staff_form=staff_form or StaffForm(formdata=None),
-        confirm=ConfirmForm(),
         keys=merchants.api_keys(merchant),
         secret=secret,
         new_key=new_key,

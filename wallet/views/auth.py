@@ -157,7 +157,6 @@ def resume() -> ResponseReturnValue:
         fields=pending["form"],
         shown=shown,
         back=pending["back"],
-        form=ConfirmForm(),
     )
 
 

@@ -23,7 +23,6 @@ def index() -> ResponseReturnValue:
         "wallet/mandates.html",
         mandates=rows,
         charges={m.id: mandates.charges_of(m, 5) for m in rows},
-        form=ConfirmForm(),
     )
 
 

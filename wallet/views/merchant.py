@@ -109,9 +109,7 @@ def landing(token: str) -> ResponseReturnValue:
     allow_framing_by(link.merchant)
     if link.action == "mandate":
         return _mandate_page(link, token)
-    return render_template(
-        "merchant/landing.html", link=link, token=token, form=ConfirmForm()
-    )
+    return render_template("merchant/landing.html", link=link, token=token)
 
 
 SELECTED_METHOD = "selected"  # the form's "my selected method" choice
@@ -132,7 +130,6 @@ def _mandate_page(
         terms=link.terms,
         token=token,
         overview=overview,
-        form=ConfirmForm(),
         error=error,
         selected=SELECTED_METHOD,
     )
@@ -311,7 +308,6 @@ def _dashboard(
         # A key made by the previous POST, shown on this page once (PRG, issue 14).
         new_key=pop_shown_once("api_key", merchant=merchant.id),
         key_form=key_form or KeyForm(formdata=None),
-        form=ConfirmForm(),
         refund_requests=requests,
         mandates=mandates.list_for_merchant(merchant, limit=20)[0],
         policy_form=policy_form,
@@ -356,7 +352,6 @@ def _order_page(
         requests=refund_requests.for_order(order),
         events=events,
         attempts=outbox.attempts_for([e.id for e in events]),
-        form=ConfirmForm(),
         error=error,
         typed=request.form if request.method == "POST" else {},
     ), status

@@ -70,9 +70,7 @@ def browser_navigation() -> bool:
 @login_required
 def link() -> ResponseReturnValue:
     """Explain linking and offer the button that starts it."""
-    return render_template(
-        "wallet/link.html", form=ConfirmForm(), link=brandpay.link_of(current_user)
-    )
+    return render_template("wallet/link.html", link=brandpay.link_of(current_user))
 
 
 @bp.post("/wallet/link")
@@ -202,9 +200,7 @@ def methods() -> ResponseReturnValue:
 def methods_list() -> ResponseReturnValue:
     """JSON for the methods page: Toss's live list, rendered as the page shows it."""
     overview = brandpay.methods_overview(current_user)
-    html = render_template(
-        "wallet/_methods_list.html", overview=overview, form=ConfirmForm()
-    )
+    html = render_template("wallet/_methods_list.html", overview=overview)
     body = jsonify(html=html, count=overview.count, unavailable=overview.unavailable)
     return body, 503 if overview.unavailable else 200
 
@@ -231,9 +227,7 @@ def remove_method() -> ResponseReturnValue:
 @login_required
 def withdraw() -> ResponseReturnValue:
     """Explain what leaving BrandPay does, and ask to confirm."""
-    return render_template(
-        "wallet/withdraw.html", form=ConfirmForm(), link=brandpay.link_of(current_user)
-    )
+    return render_template("wallet/withdraw.html", link=brandpay.link_of(current_user))
 
 
 @bp.post("/wallet/withdraw")
