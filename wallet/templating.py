@@ -28,7 +28,7 @@ from jinja2 import pass_eval_context
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
-from wallet import labels
+from wallet import form_fields, labels
 from wallet.toss import codes
 
 _NAMED_FORMATS = ("full", "long", "medium", "short")
@@ -319,6 +319,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["fixed_url"] = fixed_url
     app.jinja_env.globals["csrf_token"] = csrf_token  # over Flask-WTF's (same token)
     app.jinja_env.globals["csrf_field"] = csrf_field
+    app.jinja_env.globals["field_html"] = form_fields.field_html
 
     def has_endpoint(name: str) -> bool:
         return name in app.view_functions
