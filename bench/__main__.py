@@ -1,11 +1,20 @@
-"""`python -m bench [throughput|growth|races|pages|paired|sustained|scaleout|all]`: see bench/README.md."""
+"""`python -m bench [throughput|growth|races|pages|paired|sustained|scaleout|sizes|all]`: see bench/README.md."""
 
 from __future__ import annotations
 
 import argparse
 import time
 
-from bench import growth, pages, paired, races, scaleout, sustained, throughput
+from bench import (
+    growth,
+    pages,
+    paired,
+    races,
+    scaleout,
+    sizes,
+    sustained,
+    throughput,
+)
 
 
 def main() -> None:
@@ -23,6 +32,7 @@ def main() -> None:
             "paired",
             "sustained",
             "scaleout",
+            "sizes",
             "all",
         ),
     )
@@ -49,8 +59,8 @@ def main() -> None:
     if args.which in ("throughput", "all"):
         throughput.main(args.duration, args.connections)
     if args.which in ("growth", "all"):
-        sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else None
-        growth.main(sizes, args.samples)
+        counts = [int(s) for s in args.sizes.split(",")] if args.sizes else None
+        growth.main(counts, args.samples)
     if args.which in ("races", "all"):
         races.main(args.clients, args.rounds or 3)
     if args.which in ("pages", "all"):
@@ -61,6 +71,8 @@ def main() -> None:
         sustained.main(args.minutes, args.connections)
     if args.which == "scaleout":  # PostgreSQL and Redis only: never part of "all"
         scaleout.main()
+    if args.which == "sizes":  # a page-size table, not a benchmark: never part of "all"
+        sizes.main()
     print(f"# done in {time.monotonic() - started:.0f} s")
 
 
