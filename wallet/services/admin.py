@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
 from sqlalchemy.orm import joinedload
@@ -23,7 +24,7 @@ from wallet.models.merchant import Merchant
 from wallet.models.notice import LINK_REVOKED, RELINK_REQUIRED, MemberNotice
 from wallet.models.order import Order
 from wallet.models.payment import CANCEL_DONE, Payment, PaymentCancel
-from wallet.services import audit, brandpay, notices, order_list, sessions
+from wallet.services import audit, brandpay, notices, order_list, sessions, throttle
 from wallet.services.members import normalize_email
 
 __all__ = [
@@ -172,6 +173,10 @@ class MemberDetail:
         0  # notices the member has not dismissed yet (the page shows how many)
     )
     mandates: list[Mandate] = field(default_factory=list)
+    # Wrong passwords for the member's email within the throttle's window, from every
+    # address (logins are throttled, never locked: services/throttle.py).
+    recent_failures: int = 0
+    failure_window_minutes: int = 60
 
 
 def _member_or_404(member_id: int) -> Member:
@@ -289,6 +294,8 @@ def member_detail(
         audit=audit.page(before=audit_before, subject=subject, size=20),
         open_notices=int(open_notices or 0),
         mandates=_mandates_of(member.id),
+        recent_failures=throttle.recent_failures(member.email),
+        failure_window_minutes=current_app.config["LOGIN_THROTTLE_WINDOW"] // 60,
     )
     # Reading a member's personal data is itself worth a trail (who looked, when).
     audit.record(viewer.email, "admin.member_viewed", subject)

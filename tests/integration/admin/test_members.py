@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask
 
+from tests.conftest import csrf_token
 from tests.integration.admin.conftest import (
     Browser,
     audit_actions,
@@ -139,6 +140,28 @@ def test_admin_member_page_lists_payments_and_refunds(
     assert "₩12,000" in html
     assert "damaged box" in html
     assert "₩2,000" in html
+
+
+def test_admin_member_page_counts_wrong_passwords_from_every_address(
+    app: Flask, admin: Browser, linked: Browser
+) -> None:
+    # Logins are throttled, not locked: the page shows the account-wide count of the
+    # throttle (it once showed a lockout counter the schema no longer had: empty).
+    label = "Wrong passwords in the last 60 minutes, from any address"
+    page = admin.client.get(f"/admin/members/{linked.member_id}").get_data(as_text=True)
+    assert f"<dt>{label}</dt><dd>0</dd>" in page
+    for address in ("198.51.100.7", "203.0.113.9", "198.51.100.7"):
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = address
+        token = csrf_token(client.get("/auth/login").get_data(as_text=True))
+        form = {
+            "email": linked.email.upper(),
+            "password": "wrong-9",
+            "csrf_token": token,
+        }
+        assert client.post("/auth/login", data=form).status_code == 401
+    page = admin.client.get(f"/admin/members/{linked.member_id}").get_data(as_text=True)
+    assert f"<dt>{label}</dt><dd>3</dd>" in page
 
 
 def test_admin_member_page_unknown_member_is_404(admin: Browser) -> None:
