@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
+from wallet import template_i18n
 from wallet.files import private_file, write_private
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +39,8 @@ def create_app(
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    # Templates compiled per language, constant `_()` translated in (issue 16).
+    app.jinja_environment = template_i18n.Environment
     app.config.from_object(config)
     app.config["MIGRATIONS_DIR"] = ROOT / "migrations"
     app.config["TRANSLATIONS_DIR"] = ROOT / "wallet" / "translations"
