@@ -21,7 +21,7 @@ def krw(amount: int | None) -> str:
         return "—"
     sign = "-" if amount < 0 else ""
     digits = f"{abs(int(amount)):,}"
-    if _language().startswith("ko"):
+    if language().startswith("ko"):
         return f"{sign}{digits}원"
     return f"{sign}₩{digits}"
 
@@ -128,7 +128,7 @@ AUDIT_ACTION: dict[str, LazyString] = {
 }
 
 
-def _language() -> str:
+def language() -> str:
     """This request's language, from the state `wallet.templating` keeps per request
     (Flask-Babel's `get_locale()` looks it up again on every call: issue 16)."""
     state = _request_babel()()

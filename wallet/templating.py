@@ -247,9 +247,12 @@ def fixed_url(endpoint: str, **values: Any) -> str:
     links, static files): built once per app and script root (issue 16). The
     contexts are read from their ContextVars, not through `request`/`current_app`
     (a LocalProxy per access cost as much as the url_for it saves)."""
+    request_ctx = _cv_request.get(None)
+    if request_ctx is None:  # no request: url_for decides (or says why it cannot)
+        return url_for(endpoint, **values)  # type: ignore[no-any-return]
     app = _cv_app.get().app
     key = (
-        _cv_request.get().request.script_root,
+        request_ctx.request.script_root,
         endpoint,
         tuple(sorted(values.items())) if values else (),
     )
@@ -297,10 +300,10 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(lambda v: labels.label(labels.CARD_TYPE, v), "card_type")
     # Toss's card-company and bank codes as names in the page's language (toss/codes.py).
     app.add_template_filter(
-        lambda v: codes.card_company_name(v, str(get_locale() or "ko")), "card_company"
+        lambda v: codes.card_company_name(v, labels.language()), "card_company"
     )
     app.add_template_filter(
-        lambda v: codes.bank_name(v, str(get_locale() or "ko")), "bank"
+        lambda v: codes.bank_name(v, labels.language()), "bank"
     )
     app.add_template_filter(
         lambda v: labels.label(labels.CANCEL_REASON, v), "cancel_reason"
@@ -328,7 +331,7 @@ def init_app(app: Flask) -> None:
     def _globals() -> dict[str, Any]:
         return {
             "has_endpoint": has_endpoint,
-            "current_locale": str(get_locale() or "ko"),
+            "current_locale": labels.language(),
             "languages": current_app.config["LANGUAGES"],
             "sdk_url": current_app.config["SDK_URL"],
             "csrf_token": csrf_token,  # Flask-WTF's context processor sets its own
