@@ -182,16 +182,11 @@ def methods() -> ResponseReturnValue:
     `methods_list`; `?sync=1` (the no-script link) renders it in the page.
     """
     link = brandpay.link_of(current_user)
-    form = ConfirmForm()
     linked = link is not None and link.status == "linked"
     if linked and browser_navigation() and not request.args.get("sync"):
-        return render_template(
-            "wallet/methods.html", overview=None, link=link, form=form
-        )
+        return render_template("wallet/methods.html", overview=None, link=link)
     overview = brandpay.methods_overview_of(current_user, link)
-    page = render_template(
-        "wallet/methods.html", overview=overview, link=link, form=form
-    )
+    page = render_template("wallet/methods.html", overview=overview, link=link)
     return page, 503 if overview.unavailable else 200
 
 
