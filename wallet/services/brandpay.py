@@ -294,7 +294,9 @@ def methods_overview_of(member: Member, link: BrandPayLink | None) -> MethodsOve
     cached_count = link.method_count  # read now: the token path ends the transaction
     try:
         with _kept_loaded(member, link):
-            methods = call_with_token(member, lambda token: toss().get_methods(token))
+            methods = call_with_token(
+                member, lambda token: toss().get_methods(token), link
+            )
     except RelinkRequiredError:
         return MethodsOverview(NEEDS_RELINK)
     except NotLinkedError:  # withdrawn or revoked meanwhile

@@ -78,10 +78,18 @@ def get_access_token(member: Member) -> str:
     return _valid_token(member.id, member.customer_key).value
 
 
-def call_with_token(member: Member, call: Callable[[str], T]) -> T:
-    """Run a Bearer call; on TossAuthError refresh once and retry once (contract §1)."""
+def call_with_token(
+    member: Member, call: Callable[[str], T], link: BrandPayLink | None = None
+) -> T:
+    """Run a Bearer call; on TossAuthError refresh once and retry once (contract §1).
+
+    `link`: the member's link row as this request has just read it (the methods page),
+    taken for the first try instead of reading it again (issue 16). Should another
+    process refresh in between, Toss refuses the old token and the retry reads the
+    row afresh, as it does when the refresh comes after our read.
+    """
     member_id, customer_key = member.id, member.customer_key
-    token = _valid_token(member_id, customer_key)
+    token = _valid_token(member_id, customer_key, known=link)
     try:
         return call(token.value)
     except TossAuthError:
@@ -167,11 +175,17 @@ def _current(link: BrandPayLink, member_id: int, customer_key: str) -> _Token:
 
 
 def _valid_token(
-    member_id: int, customer_key: str, stale_version: int | None = None
+    member_id: int,
+    customer_key: str,
+    stale_version: int | None = None,
+    known: BrandPayLink | None = None,
 ) -> _Token:
-    """A usable token; `stale_version` = the version whose token Toss just refused."""
+    """A usable token; `stale_version` = the version whose token Toss just refused;
+    `known` = the link row just read by the caller (else it is read here)."""
     started = utcnow()
-    link = _require_usable(_load(member_id))
+    if known is None or known.member_id != member_id:
+        known = _load(member_id)
+    link = _require_usable(known)
     if stale_version is None:
         fresh = not link.access_expired(started, EXPIRY_MARGIN)
     else:

@@ -256,6 +256,33 @@ def test_tokens_bearer_refused_refreshes_once_and_retries(
     assert link_row(app, linked.member_id).status == "linked"
 
 
+def test_tokens_a_link_row_read_before_another_refresh_still_works(
+    app: Flask, sandbox: Any, linked: Browser
+) -> None:
+    # The methods page hands the token path the link row it has just read (issue 16).
+    # Another process refreshing in between kills that row's token pair at Toss: the
+    # first try is refused, the retry reads the row afresh, and nobody refreshes again.
+    with app.test_request_context():
+        member = db.session.get(Member, linked.member_id)
+        known = db.session.scalar(
+            select(BrandPayLink).where(BrandPayLink.member_id == linked.member_id)
+        )
+        _expire_access_token(app, linked.member_id)
+        other = threading.Thread(target=_token_for, args=(app, linked.member_id))
+        other.start()  # its own contexts and database session: another process
+        other.join()
+        assert _refreshes(sandbox, linked.customer_key) == 1
+        assert known.version == 1  # what this request read is now out of date
+        methods = brandpay_tokens.call_with_token(
+            member, lambda token: toss().get_methods(token), known
+        )
+    assert methods.all()
+    statuses = [c["status"] for c in sandbox.calls("/v1/brandpay/payments/methods")]
+    assert statuses[-2:] == [401, 200]
+    assert _refreshes(sandbox, linked.customer_key) == 1
+    assert link_row(app, linked.member_id).status == "linked"
+
+
 def test_tokens_not_linked_member_raises_not_linked(
     app: Flask, browser: Callable[..., Browser]
 ) -> None:
