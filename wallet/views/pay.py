@@ -163,6 +163,10 @@ def _checkout_page(
 ) -> ResponseReturnValue:
     prefix = "pay.guest_" if guest else "pay."
     ways = [w for w in WAYS if not (guest and w == "brandpay")]  # BrandPay: members
+    # One URL built, each button's way written at its end (issue 16: a url_for each).
+    success, _way, _ = public_url_for(
+        prefix + "success", order_id=order.order_id, way="WAY"
+    ).rpartition("WAY")
     return render_template(
         "pay/checkout.html",
         order=order,
@@ -171,10 +175,7 @@ def _checkout_page(
         number_types=checkout_options.NUMBER_TYPES,
         installment_months=[m for m in checkout_options.INSTALLMENT_MONTHS if m],
         installment_minimum=checkout_options.INSTALLMENT_MINIMUM,
-        success_urls={
-            way: public_url_for(prefix + "success", order_id=order.order_id, way=way)
-            for way in ways
-        },
+        success_urls={way: success + way for way in ways},
         fail_url=public_url_for(prefix + "fail", order_id=order.order_id),
     ), status
 
