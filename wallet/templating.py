@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from datetime import UTC, date, datetime, time, tzinfo
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -263,6 +263,30 @@ def fixed_url(endpoint: str, **values: Any) -> str:
     return found  # type: ignore[no-any-return]
 
 
+_FRAGMENTS_MAX = 512  # distinct (name, language, script root, arguments); then cleared
+
+
+def cached_fragment(name: str, macro: Callable[..., str], *args: Hashable) -> Markup:
+    """`macro(*args)`, rendered once per name, language, script root and arguments
+    (issue 16: the header's nav, ~23 calls from Jinja on every page). Only for a macro
+    whose output depends on nothing else: no CSRF token, no request data but what is
+    passed in, no per-member data but flags."""
+    request_ctx = _cv_request.get(None)
+    key = (
+        name,
+        labels.language(),
+        request_ctx.request.script_root if request_ctx is not None else None,
+        args,
+    )
+    cache = _cv_app.get().app.extensions.setdefault("wallet_fragments", {})
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= _FRAGMENTS_MAX:
+            cache.clear()
+        found = cache[key] = Markup(macro(*args))  # noqa: S704 (a macro's own output)
+    return found  # type: ignore[no-any-return]
+
+
 def csrf_token() -> str:
     """The page's CSRF token: Flask-WTF's `generate_csrf`, which signs it once per
     request and keeps it on `g`; taken from there when it is (issue 16: the header's
@@ -302,9 +326,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(
         lambda v: codes.card_company_name(v, labels.language()), "card_company"
     )
-    app.add_template_filter(
-        lambda v: codes.bank_name(v, labels.language()), "bank"
-    )
+    app.add_template_filter(lambda v: codes.bank_name(v, labels.language()), "bank")
     app.add_template_filter(
         lambda v: labels.label(labels.CANCEL_REASON, v), "cancel_reason"
     )
@@ -323,6 +345,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["csrf_token"] = csrf_token  # over Flask-WTF's (same token)
     app.jinja_env.globals["csrf_field"] = csrf_field
     app.jinja_env.globals["field_html"] = form_fields.field_html
+    app.jinja_env.globals["cached_fragment"] = cached_fragment
 
     def has_endpoint(name: str) -> bool:
         return name in app.view_functions
