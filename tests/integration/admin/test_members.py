@@ -147,7 +147,7 @@ def test_admin_member_page_counts_wrong_passwords_from_every_address(
 ) -> None:
     # Logins are throttled, not locked: the page shows the account-wide count of the
     # throttle (it once showed a lockout counter the schema no longer had: empty).
-    label = "Wrong passwords in the last 60 minutes, from any address"
+    label = "Wrong passwords, last 60 minutes"
     page = admin.client.get(f"/admin/members/{linked.member_id}").get_data(as_text=True)
     assert f"<dt>{label}</dt><dd>0</dd>" in page
     for address in ("198.51.100.7", "203.0.113.9", "198.51.100.7"):
