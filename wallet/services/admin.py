@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
 from sqlalchemy.orm import joinedload
@@ -176,7 +175,6 @@ class MemberDetail:
     # Wrong passwords for the member's email within the throttle's window, from every
     # address (logins are throttled, never locked: services/throttle.py).
     recent_failures: int = 0
-    failure_window_minutes: int = 60
 
 
 def _member_or_404(member_id: int) -> Member:
@@ -295,7 +293,6 @@ def member_detail(
         open_notices=int(open_notices or 0),
         mandates=_mandates_of(member.id),
         recent_failures=throttle.recent_failures(member.email),
-        failure_window_minutes=current_app.config["LOGIN_THROTTLE_WINDOW"] // 60,
     )
     # Reading a member's personal data is itself worth a trail (who looked, when).
     audit.record(viewer.email, "admin.member_viewed", subject)
