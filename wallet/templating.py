@@ -7,6 +7,7 @@ import weakref
 from collections.abc import Callable, Hashable
 from datetime import UTC, date, datetime, time, tzinfo
 from functools import lru_cache
+from time import monotonic as time_monotonic
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -287,17 +288,46 @@ def cached_fragment(name: str, macro: Callable[..., str], *args: Hashable) -> Ma
     return found  # type: ignore[no-any-return]
 
 
+# A signed CSRF token is reused for this long (Flask-WTF accepts one for
+# WTF_CSRF_TIME_LIMIT, an hour by default): signing it took ~40 µs of every page.
+_CSRF_REUSE_SECONDS = 30
+_CSRF_SIGNED_MAX = 4096  # sessions with a token signed in the last 30 s; then cleared
+
+
 def csrf_token() -> str:
     """The page's CSRF token: Flask-WTF's `generate_csrf`, which signs it once per
     request and keeps it on `g`; taken from there when it is (issue 16: the header's
-    two forms and each form of a page ask for it, and each ask re-read the config)."""
+    two forms and each form of a page ask for it, and each ask re-read the config).
+
+    A session's token signed in the last `_CSRF_REUSE_SECONDS` is given again (a
+    signature of the same token, with its time, by the same key): what Flask-WTF's
+    `validate_csrf` checks is unchanged, the token is only up to 30 s older."""
     app_ctx = _cv_app.get(None)
-    if app_ctx is not None:
-        field = app_ctx.app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
-        token = app_ctx.g.__dict__.get(field)
-        if token is not None:
-            return token  # type: ignore[no-any-return]
-    return generate_csrf()  # type: ignore[no-any-return]
+    request_ctx = _cv_request.get(None)
+    if app_ctx is None or request_ctx is None:
+        return generate_csrf()  # type: ignore[no-any-return]
+    app = app_ctx.app
+    field = app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    token = app_ctx.g.__dict__.get(field)
+    if token is not None:
+        return token  # type: ignore[no-any-return]
+    raw = request_ctx.session.get(field)
+    secret = app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key
+    now = time_monotonic()
+    signed = app.extensions.setdefault("wallet_signed_csrf", {})
+    key = (secret, raw)
+    if isinstance(raw, str):
+        found = signed.get(key)
+        if found is not None and now - found[1] < _CSRF_REUSE_SECONDS:
+            setattr(app_ctx.g, field, found[0])  # what generate_csrf reads next
+            return found[0]  # type: ignore[no-any-return]
+    token = generate_csrf()
+    raw = request_ctx.session.get(field)  # generate_csrf may have made it
+    if isinstance(raw, str):
+        if len(signed) >= _CSRF_SIGNED_MAX:
+            signed.clear()
+        signed[(secret, raw)] = (token, now)
+    return token  # type: ignore[no-any-return]
 
 
 def local_date(value: datetime | None) -> str:

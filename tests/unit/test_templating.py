@@ -179,3 +179,34 @@ def test_csrf_field_is_what_wtforms_writes(app: Flask) -> None:
     with app.test_request_context("/"):
         assert str(csrf_field()) == str(FlaskForm().csrf_token())
         assert render_template_string("{{ csrf_field() }}") == str(csrf_field())
+
+
+def test_csrf_token_signed_once_per_session_for_30_seconds(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 16: a session's signed token is given again for 30 s instead of signed on
+    # every page; Flask-WTF must accept it, and after 30 s, or for another session's
+    # token, a new signature is made.
+    from flask import session
+    from flask_wtf.csrf import validate_csrf
+
+    from wallet import templating
+
+    clock = [1000.0]
+    monkeypatch.setattr(templating, "time_monotonic", lambda: clock[0])
+    made = []
+    real = templating.generate_csrf
+    monkeypatch.setattr(templating, "generate_csrf", lambda: made.append(1) or real())
+    signs, tokens = [], []
+    for step, raw in [(0, "a" * 40), (29, "a" * 40), (1, "a" * 40), (0, "b" * 40)]:
+        clock[0] += step
+        with app.test_request_context("/"):
+            session["csrf_token"] = raw
+            token = templating.csrf_token()
+            validate_csrf(token)  # raises if Flask-WTF refuses it
+            assert templating.csrf_token() == token  # the same within a request
+            signs.append(len(made))
+            tokens.append(token)
+    assert signs == [1, 1, 2, 3]  # 29 s later reused; at 30 s and for "b", signed
+    assert tokens[0] == tokens[1]
+    assert tokens[3] not in tokens[:3]

@@ -8,6 +8,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -24,6 +25,7 @@ from wallet.extensions import limiter
 from wallet.forms import ConfirmForm
 from wallet.security import safe_next
 from wallet.services import brandpay
+from wallet.templating import fixed_url
 
 bp = Blueprint("wallet", __name__)
 
@@ -37,9 +39,19 @@ LINK_MODE_KEY = "link_mode"
 
 
 def public_url_for(endpoint: str, **values: Any) -> str:
-    """An absolute URL Toss can send the browser to (PUBLIC_URL, else this host)."""
-    base = current_app.config.get("PUBLIC_URL") or request.host_url
-    return str(base).rstrip("/") + url_for(endpoint, **values)
+    """An absolute URL Toss can send the browser to (PUBLIC_URL, else this host).
+
+    Checkout asks three times per page: the base is read once per request (Werkzeug
+    rebuilds `host_url` on every access), and a URL without arguments comes from
+    `fixed_url` (issue 16)."""
+    base = g.get(_PUBLIC_BASE_KEY)
+    if base is None:
+        base = str(current_app.config.get("PUBLIC_URL") or request.host_url)
+        base = g.setdefault(_PUBLIC_BASE_KEY, base.rstrip("/"))
+    return base + (url_for(endpoint, **values) if values else fixed_url(endpoint))
+
+
+_PUBLIC_BASE_KEY = "_wallet_public_base"
 
 
 @bp.app_context_processor
