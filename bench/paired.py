@@ -5,16 +5,26 @@ database (the seeding of bench/pages.py), one sandbox process. For each page, wr
 the portal and the minimal app *simultaneously*, half the connections each, so both
 see the same machine (back-to-back runs here swing up to 2× from other work). The
 ratio is portal req/s ÷ minimal req/s. Every response's status is checked.
+
+On a machine with two or more cores, each app runs pinned to a core of its own with
+the wrk that loads it (the sandbox and PostgreSQL run anywhere), and the page is
+measured in rounds that swap the cores. Unpinned, four gunicorn workers and two wrk
+processes share two cores however the scheduler and the accept race deal them out:
+the same page gave 0.54 to 0.95 in three 8 s runs, and 8 keep-alive connections
+landed 8+0 on one app's workers as often as 4+4. Pinned, each app gets one core's
+time, and swapping the cores cancels any difference between them.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import statistics
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import requests
 
@@ -23,13 +33,38 @@ from bench.servers import Gunicorn
 from wallet.extensions import db
 from wallet.models import Member
 
+ROUNDS = 4  # per page; the cores swap every round
+
 
 @dataclass(frozen=True)
 class Side:
-    """One app's base URL and the headers of its member, admin and API client."""
+    """One app's base URL, the headers of its member, admin and API client, and its
+    gunicorn master's process id (its workers share its process group)."""
 
     url: str
     headers: dict[str, dict[str, str]]
+    group: int
+
+
+def _cores() -> tuple[int, int] | None:
+    """Two cores this process may use, or None (one core: nothing to pin)."""
+    usable = sorted(os.sched_getaffinity(0))
+    return (usable[0], usable[1]) if len(usable) >= 2 else None
+
+
+def _pin_group(group: int, core: int) -> None:
+    """Every thread of every process in `group` (a gunicorn master and its workers)
+    onto `core`; threads started later inherit it from the thread that starts them."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if os.getpgid(int(proc.name)) != group:
+                continue
+            for task in (proc / "task").iterdir():
+                os.sched_setaffinity(int(task.name), {core})
+        except (ProcessLookupError, FileNotFoundError, PermissionError):
+            continue  # gone meanwhile
 
 
 def _token(url: str, sandbox_url: str, member_id: int) -> str:
@@ -103,6 +138,7 @@ def prepared() -> Iterator[tuple[Side, Side, list[pages.Page], str]]:
                         "admin": _portal_headers(admin),
                         "api": api,
                     },
+                    portal.proc.pid,
                 )
                 small_side = Side(
                     small.url,
@@ -111,6 +147,7 @@ def prepared() -> Iterator[tuple[Side, Side, list[pages.Page], str]]:
                         "admin": _minimal_login(small.url, "pages-admin@example.com"),
                         "api": api,
                     },
+                    small.proc.pid,
                 )
                 yield portal_side, small_side, pages.page_list(facts), facts["api_key"]
 
@@ -131,19 +168,26 @@ def _target(side: Side, page: pages.Page, name: str) -> load.Target:
 
 
 def _both(
-    a: load.Target, b: load.Target, duration: float, connections: int
+    a: load.Target,
+    b: load.Target,
+    duration: float,
+    connections: int,
+    cores: tuple[int, int] | None = None,
 ) -> tuple[load.Result, load.Result]:
-    """Load both targets at the same moment, `connections` each."""
+    """Load both targets at the same moment, `connections` each; with `cores`, each
+    wrk runs on its app's core (a thread's affinity passes to what it starts)."""
     results: dict[str, load.Result] = {}
 
-    def go(target: load.Target, slot: str) -> None:
+    def go(target: load.Target, slot: str, core: int | None) -> None:
+        if core is not None:
+            os.sched_setaffinity(0, {core})  # this thread only, and its wrk
         results[slot] = load.run(
             target, duration=duration, connections=connections, threads=1
         )
 
     threads = [
-        threading.Thread(target=go, args=(a, "a")),
-        threading.Thread(target=go, args=(b, "b")),
+        threading.Thread(target=go, args=(a, "a", cores[0] if cores else None)),
+        threading.Thread(target=go, args=(b, "b", cores[1] if cores else None)),
     ]
     for t in threads:
         t.start()
@@ -152,49 +196,102 @@ def _both(
     return results["a"], results["b"]
 
 
-def report(rows: list[tuple[str, load.Result, load.Result]]) -> str:
-    """Markdown: req/s and latency of both, and the req/s ratio."""
+@dataclass
+class Row:
+    """A page's rounds: both apps' totals and each round's ratio."""
+
+    name: str
+    portal: load.Result
+    minimal: load.Result
+    ratios: list[float]
+
+
+def _merge(results: list[load.Result]) -> load.Result:
+    """Rounds as one run: requests and seconds summed, latencies the rounds' median."""
+    return load.Result(
+        results[0].name,
+        sum(r.requests for r in results),
+        sum(r.seconds for r in results),
+        statistics.median(r.p50_ms for r in results),
+        statistics.median(r.p99_ms for r in results),
+        sum(r.bad for r in results),
+        sum(r.errors for r in results),
+        results[0].tool,
+    )
+
+
+def _measure(
+    portal: Side, small: Side, page: pages.Page, duration: float, half: int
+) -> Row:
+    a = _target(portal, page, f"portal {page.name}")
+    b = _target(small, page, f"minimal {page.name}")
+    for t in (a, b):
+        throughput.preflight(t)
+    cores = _cores()
+    done: list[tuple[load.Result, load.Result]] = []
+    for n in range(ROUNDS):
+        pinned = None
+        if cores is not None:
+            pinned = cores if n % 2 == 0 else (cores[1], cores[0])
+            _pin_group(portal.group, pinned[0])
+            _pin_group(small.group, pinned[1])
+        if n == 0:
+            _both(a, b, 2, half, pinned)  # warm-up
+        done.append(_both(a, b, duration / ROUNDS, half, pinned))
+    ratios = [p.rps / m.rps if m.rps else 0.0 for p, m in done]
+    return Row(
+        page.name, _merge([p for p, _ in done]), _merge([m for _, m in done]), ratios
+    )
+
+
+def report(rows: list[Row]) -> str:
+    """Markdown: req/s and latency of both, the req/s ratio and its rounds' range."""
     lines = [
         "| page | portal req/s | p50/p99 ms | minimal req/s | p50/p99 ms "
-        "| req/s ratio | bad/errors |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| req/s ratio | rounds | bad/errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, p, m in rows:
+    for row in rows:
+        p, m = row.portal, row.minimal
         ratio = p.rps / m.rps if m.rps else 0.0
+        spread = f"{min(row.ratios):.2f}–{max(row.ratios):.2f}"
         lines.append(
-            f"| {name} | {p.rps:,.0f} | {p.p50_ms:.0f}/{p.p99_ms:.0f} "
+            f"| {row.name} | {p.rps:,.0f} | {p.p50_ms:.0f}/{p.p99_ms:.0f} "
             f"| {m.rps:,.0f} | {m.p50_ms:.0f}/{m.p99_ms:.0f} | {ratio:.2f} "
-            f"| {p.bad + m.bad}/{p.errors + m.errors} |"
+            f"| {spread} | {p.bad + m.bad}/{p.errors + m.errors} |"
         )
     return "\n".join(lines)
 
 
-def main(
-    duration: float, connections: int
-) -> list[tuple[str, load.Result, load.Result]]:
-    """Every page, both apps at once, `connections` split between them."""
+def main(duration: float, connections: int) -> list[Row]:
+    """Every page, both apps at once, `connections` split between them, `duration`
+    seconds per page in ROUNDS rounds."""
     load.ensure_wrk()
     half = max(1, connections // 2)
     before = os.getloadavg()[0]
+    cores = _cores()
+    placing = (
+        f"pinned to cores {cores[0]} and {cores[1]}, swapped each round"
+        if cores
+        else "one core, not pinned"
+    )
     print(
         f"# paired: {env.backend()}, gunicorn {throughput.WORKERS}×{throughput.THREADS} "
-        f"each, {half}+{half} connections, {duration:.0f} s per page, load {before:.2f}"
+        f"each, {half}+{half} connections, {duration:.0f} s per page in {ROUNDS} "
+        f"rounds, {placing}, load {before:.2f}"
     )
     rows = []
     with prepared() as (portal, small, page_list, _key):
         for page in page_list:
-            a = _target(portal, page, f"portal {page.name}")
-            b = _target(small, page, f"minimal {page.name}")
-            for t in (a, b):
-                throughput.preflight(t)
-            _both(a, b, 2, half)  # warm-up
-            p, m = _both(a, b, duration, half)
+            row = _measure(portal, small, page, duration, half)
+            p, m = row.portal, row.minimal
             print(
-                f"  {page.name}: portal {p.rps:,.0f} req/s, minimal {m.rps:,.0f} req/s "
+                f"  {page.name}: portal {p.rps:,.0f} req/s, minimal {m.rps:,.0f} req/s, "
+                f"rounds {' '.join(f'{r:.2f}' for r in row.ratios)} "
                 f"({p.tool}; bad {p.bad}+{m.bad}, errors {p.errors}+{m.errors})",
                 flush=True,
             )
-            rows.append((page.name, p, m))
+            rows.append(row)
     print(f"# load average {before:.2f} → {os.getloadavg()[0]:.2f}")
     print(report(rows))
     return rows
