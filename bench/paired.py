@@ -1,14 +1,16 @@
 """The portal and the minimal app (bench/minimal.py) under gunicorn at the same time.
 
 Same workers and threads for both (throughput.WORKERS × THREADS, gthread), one
-database (the seeding of bench/pages.py), one sandbox process. For each page, wrk loads
+database (the seeding of bench/pages.py), and a sandbox process each, the minimal
+app's started on a copy of the portal's sandbox state once the member is linked. For each page, wrk loads
 the portal and the minimal app *simultaneously*, half the connections each, so both
 see the same machine (back-to-back runs here swing up to 2× from other work). The
 ratio is portal req/s ÷ minimal req/s. Every response's status is checked.
 
 On a machine with two or more cores, each app runs pinned to a core of its own with
-the wrk that loads it (the sandbox and PostgreSQL run anywhere), and the page is
-measured in rounds that swap the cores. Unpinned, four gunicorn workers and two wrk
+everything that serves it alone: the wrk that loads it, its sandbox and the
+PostgreSQL backends of its connections (PostgreSQL's own background processes run
+anywhere). The page is measured in rounds that swap the cores. Unpinned, four gunicorn workers and two wrk
 processes share two cores however the scheduler and the accept race deal them out:
 the same page gave 0.54 to 0.95 in three 8 s runs, and 8 keep-alive connections
 landed 8+0 on one app's workers as often as 4+4. Pinned, each app gets one core's
@@ -19,7 +21,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import statistics
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,12 +43,13 @@ ROUNDS = 4  # per page; the cores swap every round
 
 @dataclass(frozen=True)
 class Side:
-    """One app's base URL, the headers of its member, admin and API client, and its
-    gunicorn master's process id (its workers share its process group)."""
+    """One app's base URL, the headers of its member, admin and API client, and the
+    process groups that serve it: its gunicorn and its sandbox (each master's id; the
+    workers share its group)."""
 
     url: str
     headers: dict[str, dict[str, str]]
-    group: int
+    groups: tuple[int, ...]
 
 
 def _cores() -> tuple[int, int] | None:
@@ -52,16 +58,67 @@ def _cores() -> tuple[int, int] | None:
     return (usable[0], usable[1]) if len(usable) >= 2 else None
 
 
-def _pin_group(group: int, core: int) -> None:
-    """Every thread of every process in `group` (a gunicorn master and its workers)
-    onto `core`; threads started later inherit it from the thread that starts them."""
+def _group_pids(groups: tuple[int, ...]) -> set[int]:
+    """Every process in these process groups."""
+    found = set()
     for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            if os.getpgid(int(proc.name)) != group:
+        if proc.name.isdigit():
+            try:
+                if os.getpgid(int(proc.name)) in groups:
+                    found.add(int(proc.name))
+            except ProcessLookupError:
                 continue
-            for task in (proc / "task").iterdir():
+    return found
+
+
+def _listener_group(url: str) -> int:
+    """The process group of whatever listens on `url`'s port (a gunicorn master)."""
+    port = url.rsplit(":", 1)[1].rstrip("/")
+    listening = subprocess.run(  # noqa: S603 - a port number we were given
+        ["ss", "-tlnpH", f"sport = :{port}"],  # noqa: S607 - iproute2's ss
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    found = re.search(r"pid=(\d+)", listening)
+    if found is None:
+        raise RuntimeError(f"nothing listens on {url}")
+    return os.getpgid(int(found.group(1)))
+
+
+def _database_backends(pids: set[int]) -> set[int]:
+    """The PostgreSQL backends serving these processes' connections (by the client
+    port of each connection to :5432; empty on SQLite)."""
+    sockets = subprocess.run(
+        ["ss", "-tnpH", "state", "established"],  # noqa: S607 - iproute2's ss
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    ours, backend_of = set(), {}
+    for line in sockets.splitlines():
+        fields = line.split()
+        if len(fields) < 5:
+            continue
+        local, peer = fields[2], fields[3]
+        owner = re.search(r"pid=(\d+)", line)
+        if owner is None:
+            continue
+        if local.endswith(":5432"):
+            backend_of[peer.rsplit(":", 1)[1]] = int(owner.group(1))
+        elif peer.endswith(":5432") and int(owner.group(1)) in pids:
+            ours.add(local.rsplit(":", 1)[1])
+    return {backend_of[port] for port in ours if port in backend_of}
+
+
+def _pin(side: Side, core: int) -> None:
+    """Every thread of the side's processes, and of the PostgreSQL backends they are
+    connected to, onto `core`; threads started later inherit it from the thread that
+    starts them (a backend the pool opens later is pinned at the next round)."""
+    pids = _group_pids(side.groups)
+    for pid in pids | _database_backends(pids):
+        try:
+            for task in Path(f"/proc/{pid}/task").iterdir():
                 os.sched_setaffinity(int(task.name), {core})
         except (ProcessLookupError, FileNotFoundError, PermissionError):
             continue  # gone meanwhile
@@ -116,17 +173,25 @@ def prepared() -> Iterator[tuple[Side, Side, list[pages.Page], str]]:
             env.link_wallet(portal.url, sandbox, member)
             admin = env.log_in(portal.url, 0, "pages-admin@example.com", "")
             token = _token(url, sandbox.base_url, facts["member_id"])
+            # The minimal app's own sandbox, started on a copy of the state the link
+            # and the token left (nothing calls the first one meanwhile): each app's
+            # Toss calls then run on its own core, like the app.
+            twin_dir = work / "twin"
+            twin_dir.mkdir()
+            shutil.copy(work / "sandbox.sqlite3", twin_dir / "sandbox.sqlite3")
             small_env = dict(os.environ) | {
                 "BENCH_DATABASE_URL": url,
-                "BENCH_SANDBOX_URL": sandbox.base_url,
                 "BENCH_ACCESS_TOKENS": f"{facts['member_id']}={token}",
             }
-            with Gunicorn(
-                "bench.minimal:from_env()",
-                small_env,
-                workers=throughput.WORKERS,
-                threads=throughput.THREADS,
-            ) as small:
+            with (
+                env.sandbox_process(twin_dir) as twin,
+                Gunicorn(
+                    "bench.minimal:from_env()",
+                    small_env | {"BENCH_SANDBOX_URL": twin.base_url},
+                    workers=throughput.WORKERS,
+                    threads=throughput.THREADS,
+                ) as small,
+            ):
                 api = {
                     "Authorization": f"Bearer {facts['api_key']}",
                     "Content-Type": "application/json",
@@ -138,7 +203,7 @@ def prepared() -> Iterator[tuple[Side, Side, list[pages.Page], str]]:
                         "admin": _portal_headers(admin),
                         "api": api,
                     },
-                    portal.proc.pid,
+                    (portal.proc.pid, _listener_group(sandbox.base_url)),
                 )
                 small_side = Side(
                     small.url,
@@ -147,7 +212,7 @@ def prepared() -> Iterator[tuple[Side, Side, list[pages.Page], str]]:
                         "admin": _minimal_login(small.url, "pages-admin@example.com"),
                         "api": api,
                     },
-                    small.proc.pid,
+                    (small.proc.pid, _listener_group(twin.base_url)),
                 )
                 yield portal_side, small_side, pages.page_list(facts), facts["api_key"]
 
@@ -233,10 +298,13 @@ def _measure(
         pinned = None
         if cores is not None:
             pinned = cores if n % 2 == 0 else (cores[1], cores[0])
-            _pin_group(portal.group, pinned[0])
-            _pin_group(small.group, pinned[1])
+            _pin(portal, pinned[0])
+            _pin(small, pinned[1])
         if n == 0:
-            _both(a, b, 2, half, pinned)  # warm-up
+            _both(a, b, 2, half, pinned)  # warm-up: the pools open their connections
+            if pinned is not None:
+                _pin(portal, pinned[0])
+                _pin(small, pinned[1])
         done.append(_both(a, b, duration / ROUNDS, half, pinned))
     ratios = [p.rps / m.rps if m.rps else 0.0 for p, m in done]
     return Row(
