@@ -1,20 +1,21 @@
 """The portal and the minimal app (bench/minimal.py) under gunicorn at the same time.
 
 Same workers and threads for both (throughput.WORKERS × THREADS, gthread), one
-database (the seeding of bench/pages.py), and a sandbox process each, the minimal
-app's started on a copy of the portal's sandbox state once the member is linked. For each page, wrk loads
-the portal and the minimal app *simultaneously*, half the connections each, so both
-see the same machine (back-to-back runs here swing up to 2× from other work). The
-ratio is portal req/s ÷ minimal req/s. Every response's status is checked.
+database (the seeding of bench/pages.py), and a sandbox process each (the minimal
+app's started on a copy of the portal's sandbox state once the member is linked).
+For each page, wrk loads the portal and the minimal app *simultaneously*, half the
+connections each, so both see the same machine (back-to-back runs here swing up to 2×
+from other work). The ratio is portal req/s ÷ minimal req/s. Every response's status
+is checked.
 
 On a machine with two or more cores, each app runs pinned to a core of its own with
 everything that serves it alone: the wrk that loads it, its sandbox and the
 PostgreSQL backends of its connections (PostgreSQL's own background processes run
-anywhere). The page is measured in rounds that swap the cores. Unpinned, four gunicorn workers and two wrk
-processes share two cores however the scheduler and the accept race deal them out:
-the same page gave 0.54 to 0.95 in three 8 s runs, and 8 keep-alive connections
-landed 8+0 on one app's workers as often as 4+4. Pinned, each app gets one core's
-time, and swapping the cores cancels any difference between them.
+anywhere). The page is measured in rounds that swap the cores. Unpinned, four
+gunicorn workers and two wrk processes share two cores however the scheduler and the
+accept race deal them out: the same page gave 0.54 to 0.95 in three 8 s runs, and 8
+keep-alive connections landed 8+0 on one app's workers as often as 4+4. Pinned, each
+app gets one core's time, and swapping the cores cancels any difference between them.
 """
 
 from __future__ import annotations

@@ -6,12 +6,12 @@ found for 10 s, by wrk and by the paced client itself asking as fast as it can (
 threads, one pooled session each); then the paced client asks at 80% of the lower of
 the two for `minutes`. The client runs on the same cores as the portal: once the
 portal served ~680 req/s to wrk, the Python client could drive only ~410, and at "80%
-of wrk's peak" it was asking flat out, a saturated run rather than 80% of one. Every 30 s window reports
-p50/p99 latency, answers, errors, the workers' resident memory (VmRSS from /proc), and
-the database pool as the workers saw it: checkouts, the longest wait for a connection
-and how many waits took over 10 ms, and the most connections checked out at once
-(`bench/sustained_hooks.py` instruments each worker's pool and writes its counters to a
-file every 2 s; nothing in the portal changes).
+of wrk's peak" it was asking flat out, a saturated run rather than 80% of one.
+Every 30 s window reports p50/p99 latency, answers, errors, the workers' resident
+memory (VmRSS from /proc), and the database pool as the workers saw it: checkouts,
+the longest wait for a connection and how many waits took over 10 ms, and the most
+connections checked out at once (`bench/sustained_hooks.py` instruments each worker's
+pool and writes its counters to a file every 2 s; nothing in the portal changes).
 """
 
 from __future__ import annotations
