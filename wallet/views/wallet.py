@@ -8,7 +8,6 @@ from flask import (
     Blueprint,
     current_app,
     flash,
-    g,
     jsonify,
     redirect,
     render_template,
@@ -41,17 +40,11 @@ LINK_MODE_KEY = "link_mode"
 def public_url_for(endpoint: str, **values: Any) -> str:
     """An absolute URL Toss can send the browser to (PUBLIC_URL, else this host).
 
-    Checkout asks three times per page: the base is read once per request (Werkzeug
-    rebuilds `host_url` on every access), and a URL without arguments comes from
+    A URL without arguments (the BrandPay redirect URL, on every checkout) comes from
     `fixed_url` (issue 16)."""
-    base = g.get(_PUBLIC_BASE_KEY)
-    if base is None:
-        base = str(current_app.config.get("PUBLIC_URL") or request.host_url)
-        base = g.setdefault(_PUBLIC_BASE_KEY, base.rstrip("/"))
-    return base + (url_for(endpoint, **values) if values else fixed_url(endpoint))
-
-
-_PUBLIC_BASE_KEY = "_wallet_public_base"
+    base = current_app.config.get("PUBLIC_URL") or request.host_url
+    path = url_for(endpoint, **values) if values else fixed_url(endpoint)
+    return str(base).rstrip("/") + path
 
 
 @bp.app_context_processor
