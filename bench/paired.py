@@ -35,7 +35,7 @@ from pathlib import Path
 import requests
 
 from bench import env, load, pages, seed, throughput
-from bench.servers import Gunicorn
+from bench.servers import Gunicorn, worker_pids
 from wallet.extensions import db
 from wallet.models import Member
 
@@ -45,12 +45,12 @@ ROUNDS = 4  # per page; the cores swap every round
 @dataclass(frozen=True)
 class Side:
     """One app's base URL, the headers of its member, admin and API client, and the
-    process groups that serve it: its gunicorn and its sandbox (each master's id; the
-    workers share its group)."""
+    processes that serve it: its gunicorn master and its sandbox's processes (with
+    their workers, `_served_by`)."""
 
     url: str
     headers: dict[str, dict[str, str]]
-    groups: tuple[int, ...]
+    masters: tuple[int, ...]
 
 
 def _cores() -> tuple[int, int] | None:
@@ -59,21 +59,14 @@ def _cores() -> tuple[int, int] | None:
     return (usable[0], usable[1]) if len(usable) >= 2 else None
 
 
-def _group_pids(groups: tuple[int, ...]) -> set[int]:
-    """Every process in these process groups."""
-    found = set()
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                if os.getpgid(int(proc.name)) in groups:
-                    found.add(int(proc.name))
-            except ProcessLookupError:
-                continue
-    return found
+def _served_by(masters: tuple[int, ...]) -> set[int]:
+    """These processes and their children (a gunicorn master's workers)."""
+    return {pid for m in masters for pid in (m, *worker_pids(m))}
 
 
-def _listener_group(url: str) -> int:
-    """The process group of whatever listens on `url`'s port (a gunicorn master)."""
+def _listeners(url: str) -> tuple[int, ...]:
+    """The processes holding `url`'s listening socket (a gunicorn master and the
+    workers that inherited it)."""
     port = url.rsplit(":", 1)[1].rstrip("/")
     listening = subprocess.run(  # noqa: S603 - a port number we were given
         ["ss", "-tlnpH", f"sport = :{port}"],  # noqa: S607 - iproute2's ss
@@ -81,10 +74,10 @@ def _listener_group(url: str) -> int:
         text=True,
         check=True,
     ).stdout
-    found = re.search(r"pid=(\d+)", listening)
-    if found is None:
+    found = tuple(int(pid) for pid in re.findall(r"pid=(\d+)", listening))
+    if not found:
         raise RuntimeError(f"nothing listens on {url}")
-    return os.getpgid(int(found.group(1)))
+    return found
 
 
 def _database_backends(pids: set[int]) -> set[int]:
@@ -116,7 +109,7 @@ def _pin(side: Side, core: int) -> None:
     """Every thread of the side's processes, and of the PostgreSQL backends they are
     connected to, onto `core`; threads started later inherit it from the thread that
     starts them (a backend the pool opens later is pinned at the next round)."""
-    pids = _group_pids(side.groups)
+    pids = _served_by(side.masters)
     for pid in pids | _database_backends(pids):
         try:
             for task in Path(f"/proc/{pid}/task").iterdir():
@@ -204,7 +197,7 @@ def prepared() -> Iterator[tuple[Side, Side, list[pages.Page], str]]:
                         "admin": _portal_headers(admin),
                         "api": api,
                     },
-                    (portal.proc.pid, _listener_group(sandbox.base_url)),
+                    (portal.proc.pid, *_listeners(sandbox.base_url)),
                 )
                 small_side = Side(
                     small.url,
@@ -213,7 +206,7 @@ def prepared() -> Iterator[tuple[Side, Side, list[pages.Page], str]]:
                         "admin": _minimal_login(small.url, "pages-admin@example.com"),
                         "api": api,
                     },
-                    (small.proc.pid, _listener_group(twin.base_url)),
+                    (small.proc.pid, *_listeners(twin.base_url)),
                 )
                 yield portal_side, small_side, pages.page_list(facts), facts["api_key"]
 

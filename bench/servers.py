@@ -137,3 +137,18 @@ def portal_env(
         }
         | {f"WALLET_{k}": v for k, v in extra.items()}
     )
+
+
+def worker_pids(master: int) -> list[int]:
+    """The processes whose parent is `master` (a gunicorn master's workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().split()
+        except OSError:
+            continue
+        if int(stat[3]) == master:
+            found.append(int(entry.name))
+    return found

@@ -26,24 +26,10 @@ from pathlib import Path
 import requests
 
 from bench import env, load, pages, throughput
-from bench.servers import Gunicorn, portal_env
+from bench.servers import Gunicorn, portal_env, worker_pids
 
 WINDOW = 30.0
 SHARE = 0.8
-
-
-def _worker_pids(master: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text().split()
-        except OSError:
-            continue
-        if int(stat[3]) == master:
-            found.append(int(entry.name))
-    return found
 
 
 def _rss_mib(pids: list[int]) -> float:
@@ -187,7 +173,7 @@ def _sustain(
     stats_dir: Path,
 ) -> None:
     paced = _Paced(target.url, target.headers, rate, connections)
-    pids = _worker_pids(portal.proc.pid)
+    pids = worker_pids(portal.proc.pid)
     lines = [
         "| window | answers | req/s | p50 ms | p99 ms | not 200 | workers' RSS MiB "
         "| pool checkouts | longest wait so far ms | waits > 10 ms so far | most checked out |",

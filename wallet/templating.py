@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import weakref
 from collections.abc import Callable, Hashable
@@ -294,6 +295,19 @@ _CSRF_REUSE_SECONDS = 30
 _CSRF_SIGNED_MAX = 4096  # sessions with a token signed in the last 30 s; then cleared
 
 
+class _SignedTokens(dict[bytes, tuple[str, float]]):
+    """Signed CSRF tokens by a SHA-256 of (secret key, session token): neither the
+    key nor a session's token is held as such, and a repr shows only how many."""
+
+    def __repr__(self) -> str:
+        return f"<signed CSRF tokens: {len(self)}>"
+
+
+def _csrf_key(secret: str | bytes, raw: str) -> bytes:
+    secret_bytes = secret if isinstance(secret, bytes) else str(secret).encode()
+    return hashlib.sha256(secret_bytes + b"\0" + raw.encode()).digest()
+
+
 def csrf_token() -> str:
     """The page's CSRF token: Flask-WTF's `generate_csrf`, which signs it once per
     request and keeps it on `g`; taken from there when it is (issue 16: the header's
@@ -314,19 +328,18 @@ def csrf_token() -> str:
     raw = request_ctx.session.get(field)
     secret = app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key
     now = time_monotonic()
-    signed = app.extensions.setdefault("wallet_signed_csrf", {})
-    key = (secret, raw)
-    if isinstance(raw, str):
-        found = signed.get(key)
+    signed = app.extensions.setdefault("wallet_signed_csrf", _SignedTokens())
+    if isinstance(raw, str) and secret:
+        found = signed.get(_csrf_key(secret, raw))
         if found is not None and now - found[1] < _CSRF_REUSE_SECONDS:
             setattr(app_ctx.g, field, found[0])  # what generate_csrf reads next
-            return found[0]  # type: ignore[no-any-return]
+            return found[0]
     token = generate_csrf()
     raw = request_ctx.session.get(field)  # generate_csrf may have made it
-    if isinstance(raw, str):
+    if isinstance(raw, str) and secret:
         if len(signed) >= _CSRF_SIGNED_MAX:
             signed.clear()
-        signed[(secret, raw)] = (token, now)
+        signed[_csrf_key(secret, raw)] = (token, now)
     return token  # type: ignore[no-any-return]
 
 

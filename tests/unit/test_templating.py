@@ -210,3 +210,10 @@ def test_csrf_token_signed_once_per_session_for_30_seconds(
     assert signs == [1, 1, 2, 3]  # 29 s later reused; at 30 s and for "b", signed
     assert tokens[0] == tokens[1]
     assert tokens[3] not in tokens[:3]
+    held = app.extensions["wallet_signed_csrf"]
+    shown = repr(held) + repr(app.extensions)
+    assert "a" * 40 not in shown
+    assert "b" * 40 not in shown
+    assert tokens[0] not in shown
+    assert str(app.secret_key) not in shown
+    assert all(isinstance(k, bytes) and len(k) == 32 for k in held)  # digests
